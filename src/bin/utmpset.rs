@@ -1,0 +1,4 @@
+//! The `utmpset` program: see `runit_rs::prog::utmpset`.
+fn main() {
+    runit_rs::run(runit_rs::prog::utmpset::main)
+}

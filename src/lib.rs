@@ -1,0 +1,81 @@
+//! runit-rs: a drop-in replacement for runit's nine programs over one library.
+//!
+//! Each shared contract has exactly one home: the status record ([`status`]), the TAI64N
+//! clock ([`tai`]), the service-directory layout ([`svdir`]), the control bytes
+//! ([`control`]), option parsing ([`getopt`]), messages and runit's error texts ([`msg`]).
+//! Every system call goes through [`sys`], the only module allowed to use `unsafe`.
+#![deny(unsafe_code)]
+
+pub mod control;
+pub mod getopt;
+pub mod msg;
+pub mod prog;
+pub mod status;
+pub mod svdir;
+pub mod tai;
+#[allow(unsafe_code)]
+pub mod sys;
+
+/// Program entry: the arguments as raw bytes (argv[0] included), the exit code back.
+pub type Main = fn(Vec<Vec<u8>>) -> i32;
+
+/// Common start-up for every program: collect argv as bytes, run `main`, exit with its code.
+///
+/// Rust's runtime set SIGPIPE to ignored before `main`; programs that exec children reset
+/// it per child (see [`sys::reset_child_signals`]), so nothing is done here.
+pub fn run(main: Main) -> ! {
+    use std::os::unix::ffi::OsStringExt;
+    let args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+    let code = main(args);
+    sys::exit(code)
+}
+
+/// The basename of a path given as bytes (`/usr/bin/sv` → `sv`).
+pub fn basename(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+/// Runit's `scan_ulong`: leading decimal digits, stopping at the first non-digit; none gives 0.
+/// Saturates instead of wrapping on absurd input.
+pub fn scan_ulong(s: &[u8]) -> (u64, usize) {
+    let mut n: u64 = 0;
+    let mut i = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        n = n.saturating_mul(10).saturating_add(u64::from(s[i] - b'0'));
+        i += 1;
+    }
+    (n, i)
+}
+
+/// Decimal formatting into a stack buffer, no allocation (used on runsv's hot paths).
+pub fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn basename_and_scan() {
+        assert_eq!(basename(b"/usr/bin/sv"), b"sv");
+        assert_eq!(basename(b"sv"), b"sv");
+        assert_eq!(basename(b"/x/"), b"");
+        assert_eq!(scan_ulong(b"12ab"), (12, 2));
+        assert_eq!(scan_ulong(b"abc"), (0, 0));
+        let mut b = [0u8; 20];
+        assert_eq!(fmt_u64(0, &mut b), b"0");
+        assert_eq!(fmt_u64(u64::MAX, &mut b), b"18446744073709551615");
+    }
+}

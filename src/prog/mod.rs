@@ -1,0 +1,28 @@
+//! One module per program; each exposes `main(args) -> exit code`.
+
+pub mod chpst;
+pub mod runit;
+pub mod runit_init;
+pub mod runsv;
+pub mod runsvchdir;
+pub mod runsvdir;
+pub mod sv;
+pub mod svlogd;
+pub mod utmpset;
+
+/// The program a multicall name runs (basename of argv[0]); chpst's personalities included.
+pub fn by_name(name: &[u8]) -> Option<crate::Main> {
+    Some(match name {
+        b"runsv" => runsv::main,
+        b"sv" => sv::main,
+        b"runsvdir" => runsvdir::main,
+        b"runsvchdir" => runsvchdir::main,
+        b"runit" => runit::main,
+        b"runit-init" | b"init" => runit_init::main,
+        b"svlogd" => svlogd::main,
+        b"chpst" | b"envdir" | b"envuidgid" | b"pgrphack" | b"setlock" | b"setuidgid"
+        | b"softlimit" => chpst::main,
+        b"utmpset" => utmpset::main,
+        _ => return None,
+    })
+}

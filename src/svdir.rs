@@ -1,0 +1,157 @@
+//! THE service-directory layout (supervise-protocol.md §2, §4) and the client side of the
+//! supervise protocol (§12): probing `ok`, reading `status`, writing `control`.
+//!
+//! Paths are relative to the service directory (runsv and sv both chdir there first).
+
+use crate::status::{Status, LEN};
+use crate::sys::{self, Errno};
+use std::ffi::CStr;
+
+macro_rules! c {
+    ($s:literal) => {
+        // Literal C strings: no allocation, checked at compile time.
+        match CStr::from_bytes_with_nul(concat!($s, "\0").as_bytes()) {
+            Ok(c) => c,
+            Err(_) => unreachable!(),
+        }
+    };
+}
+
+pub const RUN: &CStr = c!("./run");
+pub const FINISH: &CStr = c!("./finish");
+pub const DOWN: &CStr = c!("down");
+pub const CHECK: &CStr = c!("check");
+pub const LOG: &CStr = c!("log");
+pub const LOG_DOWN: &CStr = c!("log/down");
+pub const SUPERVISE: &CStr = c!("supervise");
+pub const LOG_SUPERVISE: &CStr = c!("log/supervise");
+
+/// The files of one `supervise/` directory, as paths relative to the service directory.
+pub struct SuperviseFiles {
+    pub dir: &'static CStr,
+    pub lock: &'static CStr,
+    pub control: &'static CStr,
+    pub ok: &'static CStr,
+    pub status: &'static CStr,
+    pub status_new: &'static CStr,
+    pub stat: &'static CStr,
+    pub stat_new: &'static CStr,
+    pub pid: &'static CStr,
+    pub pid_new: &'static CStr,
+}
+
+pub const MAIN: SuperviseFiles = SuperviseFiles {
+    dir: c!("supervise"),
+    lock: c!("supervise/lock"),
+    control: c!("supervise/control"),
+    ok: c!("supervise/ok"),
+    status: c!("supervise/status"),
+    status_new: c!("supervise/status.new"),
+    stat: c!("supervise/stat"),
+    stat_new: c!("supervise/stat.new"),
+    pid: c!("supervise/pid"),
+    pid_new: c!("supervise/pid.new"),
+};
+
+pub const LOGSVC: SuperviseFiles = SuperviseFiles {
+    dir: c!("log/supervise"),
+    lock: c!("log/supervise/lock"),
+    control: c!("log/supervise/control"),
+    ok: c!("log/supervise/ok"),
+    status: c!("log/supervise/status"),
+    status_new: c!("log/supervise/status.new"),
+    stat: c!("log/supervise/stat"),
+    stat_new: c!("log/supervise/stat.new"),
+    pid: c!("log/supervise/pid"),
+    pid_new: c!("log/supervise/pid.new"),
+};
+
+/// `control/<c>` for a control byte (supervise-protocol.md §9.2).
+pub fn control_script(c: u8) -> [u8; 10] {
+    let mut p = *b"control/?\0";
+    p[8] = c;
+    p
+}
+
+/// Why a service cannot be talked to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    /// `ok` gave ENXIO: no runsv holds it.
+    NotRunning,
+    /// Any other open error on `ok` (e.g. ENOENT: never supervised).
+    Ok(Errno),
+    /// `status` could not be opened.
+    StatusOpen(Errno),
+    /// `status` could not be read.
+    StatusRead(Errno),
+    /// `status` is shorter than 20 bytes.
+    BadFormat,
+}
+
+/// Is a runsv alive behind `ok` (relative to the cwd)? (§12)
+pub fn probe_ok(ok: &CStr) -> Result<(), ProbeError> {
+    match sys::open(ok, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => {
+            let _ = sys::close(fd);
+            Ok(())
+        }
+        Err(libc::ENXIO) => Err(ProbeError::NotRunning),
+        Err(e) => Err(ProbeError::Ok(e)),
+    }
+}
+
+/// Reads a status record (§12: fewer than 20 bytes is "bad format").
+pub fn read_status(path: &CStr) -> Result<Status, ProbeError> {
+    let fd = sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ProbeError::StatusOpen)?;
+    let mut buf = [0u8; LEN];
+    let mut got = 0;
+    let r = loop {
+        match sys::read(fd, &mut buf[got..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                got += n;
+                if got == LEN {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = sys::close(fd);
+    r.map_err(ProbeError::StatusRead)?;
+    if got < LEN {
+        return Err(ProbeError::BadFormat);
+    }
+    Ok(Status::unpack(&buf))
+}
+
+/// Probe then read: what sv does before acting on a service (sv.md §5 step 1).
+pub fn probe(files: &SuperviseFiles) -> Result<Status, ProbeError> {
+    probe_ok(files.ok)?;
+    read_status(files.status)
+}
+
+/// Why a control write failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendError {
+    NotRunning,
+    Open(Errno),
+    Write(Errno),
+    Short,
+}
+
+/// Writes the command bytes to `control` in one write, never blocking (§12).
+pub fn send(control: &CStr, bytes: &[u8]) -> Result<(), SendError> {
+    let fd = match sys::open(control, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => fd,
+        Err(libc::ENXIO) => return Err(SendError::NotRunning),
+        Err(e) => return Err(SendError::Open(e)),
+    };
+    let r = sys::write(fd, bytes);
+    let _ = sys::close(fd);
+    match r {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(SendError::Short),
+        Err(e) => Err(SendError::Write(e)),
+    }
+}

@@ -1,0 +1,126 @@
+//! Signals the self-pipe way (house rule 6): a handler only writes the signal number as one
+//! byte into a non-blocking pipe; the event loop polls the read end, drains it, then acts.
+//! Draining before acting means a signal arriving while we act leaves a fresh byte behind.
+
+use super::{check, errno, pipe, read, Res};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+static SELFPIPE_W: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SELFPIPE_W.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        let saved = errno();
+        // SAFETY: write(2) is async-signal-safe; the byte lives on this stack frame.
+        unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+        // SAFETY: restore errno for the interrupted code.
+        unsafe { *libc::__errno_location() = saved };
+    }
+}
+
+/// Creates the self-pipe (both ends non-blocking and close-on-exec) and returns its read end.
+pub fn selfpipe() -> Res<i32> {
+    let (r, w) = pipe(libc::O_NONBLOCK)?;
+    SELFPIPE_W.store(w, Ordering::Relaxed);
+    Ok(r)
+}
+
+fn sigaction(sig: i32, handler: libc::sighandler_t, flags: i32) -> Res<()> {
+    // SAFETY: a zeroed sigaction is valid; the mask is emptied before use.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = handler;
+    sa.sa_flags = flags;
+    // SAFETY: sa.sa_mask is a valid sigset_t.
+    unsafe { libc::sigemptyset(&mut sa.sa_mask) };
+    // SAFETY: sa is fully initialised.
+    check(unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) }).map(|_| ())
+}
+
+/// Routes `sig` to the self-pipe. SIGCHLD is caught with SA_NOCLDSTOP (only exits matter).
+pub fn catch(sig: i32) -> Res<()> {
+    let flags = if sig == libc::SIGCHLD {
+        libc::SA_NOCLDSTOP | libc::SA_RESTART
+    } else {
+        libc::SA_RESTART
+    };
+    sigaction(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t, flags)
+}
+
+pub fn ignore(sig: i32) -> Res<()> {
+    sigaction(sig, libc::SIG_IGN, 0)
+}
+
+pub fn default(sig: i32) -> Res<()> {
+    sigaction(sig, libc::SIG_DFL, 0)
+}
+
+fn sigset(sigs: &[i32]) -> libc::sigset_t {
+    // SAFETY: a zeroed sigset_t is then initialised by sigemptyset.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: set is valid.
+    unsafe { libc::sigemptyset(&mut set) };
+    for &s in sigs {
+        // SAFETY: set is valid; invalid numbers are rejected by the call itself.
+        unsafe { libc::sigaddset(&mut set, s) };
+    }
+    set
+}
+
+fn mask(how: i32, sigs: &[i32]) -> Res<()> {
+    let set = sigset(sigs);
+    // SAFETY: set is valid; the old mask is not wanted.
+    check(unsafe { libc::sigprocmask(how, &set, std::ptr::null_mut()) }).map(|_| ())
+}
+
+pub fn block(sigs: &[i32]) -> Res<()> {
+    mask(libc::SIG_BLOCK, sigs)
+}
+
+pub fn unblock(sigs: &[i32]) -> Res<()> {
+    mask(libc::SIG_UNBLOCK, sigs)
+}
+
+/// Reads every pending byte from the self-pipe; bit `n` of the result is set if signal `n`
+/// arrived at least once.
+pub fn drain(fd: i32) -> u64 {
+    let mut got = 0u64;
+    let mut buf = [0u8; 64];
+    while let Ok(n) = read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        for &b in buf.iter().take(n) {
+            if b < 64 {
+                got |= 1u64 << b;
+            }
+        }
+    }
+    got
+}
+
+/// Whether bit `sig` is set in a [`drain`] result.
+pub fn has(got: u64, sig: i32) -> bool {
+    (0..64).contains(&sig) && got & (1u64 << sig) != 0
+}
+
+/// The clean process state every child starts with (spec README divergence (f)): every
+/// disposition back to default and an empty signal mask. Async-signal-safe: call it between
+/// fork and exec. Rust's runtime ignores SIGPIPE; this undoes that too.
+pub fn reset_child_signals() {
+    for sig in 1..65 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a zeroed sigaction with SIG_DFL is valid; errors for invalid numbers
+        // (e.g. glibc-reserved real-time signals) are ignored.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    let set = sigset(&[]);
+    // SAFETY: set is a valid, empty sigset_t.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+}

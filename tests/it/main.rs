@@ -1,0 +1,11 @@
+//! The one integration-test binary: real processes in temporary directories.
+//! Per-program files are modules here; `common` holds the shared harness.
+
+mod common;
+
+mod chpst;
+mod runit;
+mod runsv;
+mod runsvdir;
+mod sv;
+mod svlogd;

@@ -1,0 +1,2 @@
+//! Integration tests for `svlogd`.
+#[allow(unused_imports)] use crate::common::*;
