@@ -1,8 +1,838 @@
-//! `runsvdir`: not implemented yet.
+//! `runsvdir [-P] dir [log]`: one `runsv` per service directory in `dir` (spec runsvdir.md).
+//!
+//! runit's runsvdir wakes every 5 seconds, stats `dir`, and rescans when its mtime changed.
+//! This one keeps every interface (arguments, messages, exit codes, the readproctitle log
+//! buffer, `-P`, HUP and TERM) but is driven by events:
+//!
+//! - inotify on `dir` (and on the directories holding each symlink on the way to it, so a
+//!   re-pointed `current` link is seen) makes new, removed and re-pointed entries act at once;
+//!   with inotify working and nothing changing, the loop sleeps in `poll` with no timeout.
+//!   Where inotify cannot be trusted (network and FUSE file systems, no inotify instance left)
+//!   runit's 5-second stat loop runs, with its 1-second settle turned into a deadline.
+//! - SIGCHLD is caught: a dead runsv is restarted at once (a runsv that dies within a second of
+//!   its start is retried at runit's 5-second pace, so a missing `runsv` does not spin).
+//! - A removed entry's runsv is remembered until it has exited; the same directory added again
+//!   meanwhile gets its new runsv only then, instead of one that fails on the lock.
+//! - As PID 1, SIGTERM (and SIGINT) stops the tree: TERM to every runsv, wait for all of them
+//!   (their services and loggers go down and drain), TERM/KILL leftovers, reap, exit 0.
+//!
+//! Divergences are listed in docs/runsvdir.md.
+
+use crate::msg;
+use crate::sys::{self, dirwatch, pid_t, signals};
+use std::collections::HashMap;
+use std::ffi::CString;
+
+/// Exit code after SIGTERM (runsv processes are left running), and after a PID-1 shutdown.
+pub const EXIT_TERM: i32 = 0;
+/// Exit code for a usage error.
+pub const EXIT_USAGE: i32 = 1;
+/// Exit code after SIGHUP (every tracked runsv was sent SIGTERM first).
+pub const EXIT_HUP: i32 = 111;
+/// Exit code for a fatal start-up error; also the forked child's when runsv cannot be executed.
+pub const EXIT_FATAL: i32 = 100;
+
+/// runit's table size: entries beyond it get `too many services.` at every scan.
+const MAX_SERVICES: usize = 1000;
+/// Events arriving together are handled by one scan started this long after the first.
+const DEBOUNCE_MS: i64 = 10;
+/// runit's wake-up intervals: 1 s while something is pending, else 5 s (fallback mode).
+const FAST_POLL_MS: i64 = 1000;
+const SLOW_POLL_MS: i64 = 5000;
+/// A runsv that dies this soon after its start is retried at runit's pace ([`RETRY_MS`]).
+const QUICK_DEATH_MS: i64 = 1000;
+const RETRY_MS: i64 = 5000;
+/// The log buffer gets a `.` this often, so stale messages scroll away.
+const LOG_DOT_MS: i64 = 900_000;
+/// PID 1: how long leftover processes get between TERM and KILL after every runsv exited.
+const PID1_GRACE_MS: i64 = 5000;
+/// `start_at` of a service waiting for its previous runsv to exit.
+const WAITING: i64 = i64::MAX;
+
+const DIR_MASK: u32 = dirwatch::IN_CREATE
+    | dirwatch::IN_DELETE
+    | dirwatch::IN_MOVED_FROM
+    | dirwatch::IN_MOVED_TO
+    | dirwatch::IN_DELETE_SELF
+    | dirwatch::IN_MOVE_SELF
+    | dirwatch::IN_MASK_ADD;
+const PARENT_MASK: u32 = dirwatch::IN_CREATE
+    | dirwatch::IN_DELETE
+    | dirwatch::IN_MOVED_FROM
+    | dirwatch::IN_MOVED_TO
+    | dirwatch::IN_ONLYDIR
+    | dirwatch::IN_MASK_ADD;
+
+/// A service is keyed by the (device, inode) of its directory, symlinks followed.
+type Key = (u64, u64);
+
+struct Svc {
+    /// The first name it was seen under.
+    name: Vec<u8>,
+    /// Its runsv, 0 when none runs.
+    pid: pid_t,
+    /// When its runsv was started (monotonic ms).
+    started: i64,
+    /// When to (re)start a runsv for it; [`WAITING`] while the previous runsv is exiting.
+    start_at: i64,
+    gone: bool,
+}
+
+/// The inotify side: the watch on `dir`, and the watches on the directories holding each
+/// link on the way to it (with the entry name that matters in each).
+struct Watch {
+    ino: dirwatch::Inotify,
+    dir_wd: i32,
+    points: Vec<(i32, Vec<u8>)>,
+}
+
+/// The readproctitle buffer: the log argument's bytes in our own argv memory.
+struct Title {
+    buf: Option<&'static mut [u8]>,
+}
+
+impl Title {
+    /// Shifts bytes 6.. one left (byte 5 is lost) and stores `c` last (spec §4).
+    fn push(&mut self, c: u8) {
+        if let Some(buf) = self.buf.as_deref_mut() {
+            let n = buf.len();
+            if n > 5 {
+                buf.copy_within(6..n, 5);
+                buf[n - 1] = c;
+            }
+        }
+    }
+}
+
+struct Stopping {
+    /// 1: waiting for every runsv; 2: leftovers were sent TERM; 3: leftovers were sent KILL.
+    phase: u8,
+    deadline: i64,
+}
+
+struct Runsvdir {
+    dir: Vec<u8>,
+    dir_c: CString,
+    /// `dir` as an absolute path (for the watches), if the start-up cwd was known.
+    dir_abs: Option<Vec<u8>>,
+    pgrp: bool,
+    cwd_fd: i32,
+    runsv_paths: Vec<CString>,
+    svcs: HashMap<Key, Svc>,
+    /// runsv processes sent TERM because their entry went away, until reaped.
+    dying: Vec<(pid_t, Key)>,
+    /// (dev, ino) of the directory the watch is on.
+    watched: Option<Key>,
+    /// (dev, ino, mtime s, mtime ns) of `dir` at the last scan (fallback mode compares it).
+    seen: Option<(u64, u64, i64, i64)>,
+    watch: Option<Watch>,
+    /// True when inotify cannot be trusted for `dir`: runit's periodic stat runs.
+    fallback: bool,
+    scan_at: Option<i64>,
+    poll_at: Option<i64>,
+    /// Set when returning to the start-up directory failed: retried at this time.
+    cwd_lost: Option<i64>,
+    log: Option<(i32, Title)>,
+    log_dot_at: i64,
+    clock_offset: i64,
+    pid1: bool,
+    stopping: Option<Stopping>,
+    no_children: bool,
+}
 
 /// Entry point.
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
-    let _ = args;
-    crate::msg::err(&[b"runsvdir: fatal: not implemented yet"]);
-    111
+    let argv0 = args.first().cloned().unwrap_or_default();
+    // Hand-rolled parsing (spec §1): only the first argument may be an option.
+    let mut i = 1;
+    let mut pgrp = false;
+    if let Some(a) = args.get(1) {
+        if a.first() == Some(&b'-') {
+            match a.get(1) {
+                Some(b'P') => {
+                    pgrp = true;
+                    i = 2;
+                }
+                Some(b'-') => i = 2,
+                _ => {}
+            }
+        }
+    }
+    let Some(dir) = args.get(i).cloned() else {
+        msg::usage(&argv0, b" [-P] dir");
+        return EXIT_USAGE;
+    };
+    let Ok(dir_c) = sys::cstr(&dir) else {
+        msg::usage(&argv0, b" [-P] dir");
+        return EXIT_USAGE;
+    };
+    let fatal = |what: &[u8], e: i32| {
+        msg::err_errno(&[b"runsvdir ", &dir, b": fatal: ", what], e);
+        EXIT_FATAL
+    };
+    let dot = match sys::cstr(b".") {
+        Ok(d) => d,
+        Err(e) => return fatal(b"unable to open current directory", e),
+    };
+    let cwd_fd = match sys::open(&dot, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+        Ok(fd) => fd,
+        Err(e) => return fatal(b"unable to open current directory", e),
+    };
+    let selfpipe = match signals::selfpipe() {
+        Ok(fd) => fd,
+        Err(e) => return fatal(b"unable to create selfpipe", e),
+    };
+    let pid1 = sys::getpid() == 1;
+    let _ = signals::catch(libc::SIGTERM);
+    let _ = signals::catch(libc::SIGHUP);
+    let _ = signals::catch(libc::SIGCHLD);
+    if pid1 {
+        // As PID 1 an uncaught INT is ignored by the kernel; make Ctrl-C stop the tree.
+        let _ = signals::catch(libc::SIGINT);
+    }
+    let dir_abs = if dir.first() == Some(&b'/') {
+        Some(dir.clone())
+    } else {
+        dirwatch::getcwd().ok().map(|mut c| {
+            c.push(b'/');
+            c.extend_from_slice(&dir);
+            c
+        })
+    };
+    let now = sys::now_mono_ms();
+    let mut r = Runsvdir {
+        dir: dir.clone(),
+        dir_c,
+        dir_abs,
+        pgrp,
+        cwd_fd,
+        runsv_paths: runsv_paths(),
+        svcs: HashMap::new(),
+        dying: Vec::new(),
+        watched: None,
+        seen: None,
+        watch: None,
+        fallback: true,
+        scan_at: Some(now),
+        poll_at: None,
+        cwd_lost: None,
+        log: None,
+        log_dot_at: now,
+        clock_offset: clock_offset(),
+        pid1,
+        stopping: None,
+        no_children: false,
+    };
+    if let Some(log) = args.get(i + 1) {
+        r.log = r.setup_log(log, args.len() - (i + 1));
+    }
+    r.run(selfpipe)
+}
+
+/// Where to look for `runsv`: `$PATH` (default `/bin:/usr/bin`), an empty element meaning
+/// the current directory (spec README "PATH search"). Built once, before any fork.
+fn runsv_paths() -> Vec<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::env::var_os("PATH");
+    let path: &[u8] = path.as_ref().map_or(b"/bin:/usr/bin", |p| p.as_bytes());
+    path.split(|&b| b == b':')
+        .filter_map(|e| {
+            let mut p = e.to_vec();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(b"runsv");
+            sys::cstr(&p).ok()
+        })
+        .collect()
+}
+
+/// Wall clock minus monotonic clock, in ms: it drops when the wall clock is set back.
+fn clock_offset() -> i64 {
+    let (s, us) = sys::now_wall();
+    s * 1000 + i64::from(us / 1000) - sys::now_mono_ms()
+}
+
+/// The places whose change can make `path` name another directory: for every symlink on the
+/// way (and for the final component), the directory holding it and the entry name.
+fn watch_points(path: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pending: Vec<Vec<u8>> = path
+        .split(|&b| b == b'/')
+        .rev()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut out = Vec::new();
+    let mut hops = 0;
+    while let Some(c) = pending.pop() {
+        if c.is_empty() || c == b"." {
+            continue;
+        }
+        if c == b".." {
+            let cut = cur.iter().rposition(|&b| b == b'/').unwrap_or(0);
+            cur.truncate(cut);
+            continue;
+        }
+        let parent = if cur.is_empty() {
+            b"/".to_vec()
+        } else {
+            cur.clone()
+        };
+        let mut p = cur.clone();
+        p.push(b'/');
+        p.extend_from_slice(&c);
+        let Ok(pc) = sys::cstr(&p) else { break };
+        match sys::lstat(&pc) {
+            Ok(st) if st.is_symlink() => {
+                out.push((parent, c));
+                hops += 1;
+                let Ok(target) = sys::readlink(&pc, 4096) else {
+                    break;
+                };
+                if hops > 40 {
+                    break;
+                }
+                if target.first() == Some(&b'/') {
+                    cur.clear();
+                }
+                pending.extend(target.split(|&b| b == b'/').rev().map(<[u8]>::to_vec));
+            }
+            Ok(_) => {
+                if pending.iter().all(|c| c.is_empty() || c == b".") {
+                    out.push((parent, c));
+                }
+                cur = p;
+            }
+            Err(_) => {
+                out.push((parent, c));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn min_opt(a: Option<i64>, b: i64) -> Option<i64> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+impl Runsvdir {
+    fn warn(&self, parts: &[&[u8]]) {
+        let mut all: Vec<&[u8]> = vec![b"runsvdir ", &self.dir, b": warning: "];
+        all.extend_from_slice(parts);
+        msg::err(&all);
+    }
+
+    fn warn_errno(&self, parts: &[&[u8]], e: i32) {
+        let mut all: Vec<&[u8]> = vec![b"runsvdir ", &self.dir, b": warning: "];
+        all.extend_from_slice(parts);
+        all.push(b": ");
+        all.push(msg::errstr(e).as_bytes());
+        msg::err(&all);
+    }
+
+    /// The log argument (spec §4): a non-blocking pipe replaces fd 2; what comes out of it
+    /// scrolls through the argument's bytes in our argv. `from_end` locates the argument in
+    /// the real argv (the multicall binary may have dropped leading arguments).
+    fn setup_log(&self, log: &[u8], from_end: usize) -> Option<(i32, Title)> {
+        if log.len() < 7 {
+            self.warn(&[b"log must have at least seven characters."]);
+            self.warn(&[b"log service disabled."]);
+            return None;
+        }
+        let Ok((rd, wr)) = sys::pipe(libc::O_NONBLOCK) else {
+            self.warn(&[b"unable to create pipe for log."]);
+            self.warn(&[b"log service disabled."]);
+            return None;
+        };
+        if sys::dup2(wr, 2).is_err() {
+            let _ = sys::close(rd);
+            let _ = sys::close(wr);
+            self.warn(&[b"unable to set filedescriptor for log."]);
+            self.warn(&[b"log service disabled."]);
+            return None;
+        }
+        let _ = sys::close(wr);
+        let real = dirwatch::argv_count().checked_sub(from_end);
+        let buf = real
+            .and_then(dirwatch::argv_arg_mut)
+            .filter(|b| &b[..] == log);
+        Some((rd, Title { buf }))
+    }
+
+    fn run(&mut self, selfpipe: i32) -> i32 {
+        loop {
+            let now = sys::now_mono_ms();
+            self.reap(now);
+            self.time_warp();
+            if let Some(code) = self.shutdown_step(now) {
+                return code;
+            }
+            if self.stopping.is_none() {
+                if let Some(t) = self.cwd_lost {
+                    if now >= t {
+                        self.return_to_cwd(now);
+                    }
+                }
+                if self.cwd_lost.is_none() {
+                    if self.poll_at.is_some_and(|t| now >= t) {
+                        self.periodic_stat(now);
+                    }
+                    if self.scan_at.is_some_and(|t| now >= t) {
+                        self.scan_at = None;
+                        self.scan(now);
+                    }
+                }
+            }
+            if let Some((_, _)) = &self.log {
+                if now >= self.log_dot_at {
+                    let _ = sys::write(2, b".");
+                    self.log_dot_at = now + LOG_DOT_MS;
+                }
+            }
+
+            let mut deadline: Option<i64> = None;
+            if self.stopping.is_none() {
+                for t in [self.scan_at, self.poll_at, self.cwd_lost]
+                    .into_iter()
+                    .flatten()
+                {
+                    deadline = min_opt(deadline, t);
+                }
+            }
+            if let Some(s) = &self.stopping {
+                if s.phase >= 2 {
+                    deadline = min_opt(deadline, s.deadline);
+                }
+            }
+            if self.log.is_some() {
+                deadline = min_opt(deadline, self.log_dot_at);
+            }
+            let now = sys::now_mono_ms();
+            let timeout = deadline.map_or(-1, |d| (d - now).clamp(0, i64::from(i32::MAX)) as i32);
+            let mut fds = [sys::PollFd {
+                fd: selfpipe,
+                events: sys::POLLIN,
+                revents: 0,
+            }; 3];
+            let mut n = 1;
+            if let Some(w) = &self.watch {
+                fds[n].fd = w.ino.fd();
+                n += 1;
+            }
+            if let Some((fd, _)) = &self.log {
+                fds[n].fd = *fd;
+                n += 1;
+            }
+            let _ = sys::poll(&mut fds[..n], timeout);
+
+            let now = sys::now_mono_ms();
+            self.inotify_events(now);
+            self.drain_log();
+            let got = signals::drain(selfpipe);
+            if signals::has(got, libc::SIGHUP) {
+                for s in self.svcs.values() {
+                    if s.pid > 0 {
+                        let _ = sys::kill(s.pid, libc::SIGTERM);
+                    }
+                }
+                return EXIT_HUP;
+            }
+            let stop =
+                signals::has(got, libc::SIGTERM) || (self.pid1 && signals::has(got, libc::SIGINT));
+            if stop {
+                if !self.pid1 {
+                    return EXIT_TERM;
+                }
+                self.begin_shutdown();
+            }
+        }
+    }
+
+    /// Reaps every exited child: a tracked runsv is scheduled for restart, a dying one frees
+    /// its directory for a waiting successor, anything else (orphans, as PID 1) just goes.
+    fn reap(&mut self, now: i64) {
+        loop {
+            match sys::wait_nohang(-1) {
+                Ok(Some(ex)) => {
+                    self.no_children = false;
+                    if let Some(s) = self.svcs.values_mut().find(|s| s.pid == ex.pid) {
+                        s.pid = 0;
+                        s.start_at = if now - s.started < QUICK_DEATH_MS {
+                            s.started + RETRY_MS
+                        } else {
+                            now
+                        };
+                        let at = s.start_at;
+                        self.scan_at = min_opt(self.scan_at, at);
+                    } else if let Some(i) = self.dying.iter().position(|d| d.0 == ex.pid) {
+                        let (_, key) = self.dying.swap_remove(i);
+                        if !self.dying.iter().any(|d| d.1 == key) {
+                            if let Some(s) = self.svcs.get_mut(&key) {
+                                if s.pid == 0 && s.start_at == WAITING {
+                                    s.start_at = now;
+                                    self.scan_at = min_opt(self.scan_at, now);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {
+                    self.no_children = false;
+                    break;
+                }
+                Err(_) => {
+                    self.no_children = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// runit's time-warp warning, for a wall clock set back by more than 3 s. Our timers are
+    /// monotonic and need no reset; the line is kept for whoever watches the log.
+    fn time_warp(&mut self) {
+        let off = clock_offset();
+        if off < self.clock_offset - 3000 {
+            self.warn(&[b"time warp: resetting time stamp."]);
+        }
+        self.clock_offset = off;
+    }
+
+    /// runit's loop step 3, for fallback mode and while `dir` cannot be stat'ed.
+    fn periodic_stat(&mut self, now: i64) {
+        match sys::stat(&self.dir_c) {
+            Err(e) => {
+                self.warn_errno(&[b"unable to stat ", &self.dir], e);
+                self.poll_at = Some(now + FAST_POLL_MS);
+            }
+            Ok(st) => {
+                let id = (st.dev, st.ino, st.mtime, st.mtime_nsec);
+                self.poll_at = Some(now + SLOW_POLL_MS);
+                if self.seen != Some(id) || self.watched != Some((st.dev, st.ino)) {
+                    // runit's settle: a directory changed within this second may still be
+                    // changing; scan a second later (a deadline, not a sleep).
+                    let (wall, _) = sys::now_wall();
+                    let at = if st.mtime >= wall {
+                        now + FAST_POLL_MS
+                    } else {
+                        now
+                    };
+                    self.scan_at = min_opt(self.scan_at, at);
+                    self.seen = Some(id);
+                }
+            }
+        }
+    }
+
+    fn return_to_cwd(&mut self, now: i64) {
+        match sys::fchdir(self.cwd_fd) {
+            Ok(()) => {
+                self.cwd_lost = None;
+                self.scan_at = min_opt(self.scan_at, now);
+            }
+            Err(e) => {
+                self.warn_errno(&[b"unable to change directory, pausing"], e);
+                self.cwd_lost = Some(now + SLOW_POLL_MS);
+            }
+        }
+    }
+
+    /// (Re)creates the inotify watches for `dir` as it is now.
+    fn rewatch(&mut self) {
+        self.watch = None;
+        self.fallback = true;
+        let Ok(ino) = dirwatch::Inotify::new() else {
+            return;
+        };
+        let target = self.dir_abs.clone().unwrap_or_else(|| self.dir.clone());
+        let mut points = Vec::new();
+        if self.dir_abs.is_some() {
+            for (parent, name) in watch_points(&target) {
+                if let Ok(wd) = sys::cstr(&parent).and_then(|p| ino.add(&p, PARENT_MASK)) {
+                    points.push((wd, name));
+                }
+            }
+        }
+        let Ok(dir_wd) = ino.add(&self.dir_c, DIR_MASK) else {
+            return;
+        };
+        self.fallback = dirwatch::fs_type(&self.dir_c).map_or(true, dirwatch::inotify_unreliable);
+        self.watch = Some(Watch {
+            ino,
+            dir_wd,
+            points,
+        });
+    }
+
+    fn inotify_events(&mut self, now: i64) {
+        let Some(w) = &self.watch else { return };
+        let mut at: Option<i64> = None;
+        for ev in w.ino.read_events() {
+            if ev.mask & dirwatch::IN_Q_OVERFLOW != 0 {
+                at = min_opt(at, now);
+                continue;
+            }
+            if ev.wd == w.dir_wd {
+                let self_mask = dirwatch::IN_DELETE_SELF
+                    | dirwatch::IN_MOVE_SELF
+                    | dirwatch::IN_UNMOUNT
+                    | dirwatch::IN_IGNORED;
+                if ev.mask & self_mask != 0 {
+                    at = min_opt(at, now);
+                } else if ev.name.first() != Some(&b'.') {
+                    at = min_opt(at, now + DEBOUNCE_MS);
+                }
+            }
+            if w.points
+                .iter()
+                .any(|(wd, name)| *wd == ev.wd && *name == ev.name)
+            {
+                at = min_opt(at, now);
+            }
+        }
+        if let Some(at) = at {
+            self.scan_at = min_opt(self.scan_at, at);
+        }
+    }
+
+    fn drain_log(&mut self) {
+        let Some((fd, title)) = &mut self.log else {
+            return;
+        };
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = sys::read(*fd, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            for &c in buf.iter().take(n) {
+                if c != 0 {
+                    title.push(c);
+                }
+            }
+        }
+    }
+
+    /// stat `dir`, follow it if it is another directory now, then scan it from inside.
+    fn scan(&mut self, now: i64) {
+        let st = match sys::stat(&self.dir_c) {
+            Ok(st) => st,
+            Err(e) => {
+                self.warn_errno(&[b"unable to stat ", &self.dir], e);
+                self.poll_at = Some(now + FAST_POLL_MS);
+                return;
+            }
+        };
+        if self.watched != Some((st.dev, st.ino)) || self.watch.is_none() {
+            self.rewatch();
+            self.watched = Some((st.dev, st.ino));
+        }
+        self.seen = Some((st.dev, st.ino, st.mtime, st.mtime_nsec));
+        self.poll_at = if self.fallback {
+            Some(now + SLOW_POLL_MS)
+        } else {
+            None
+        };
+        if let Err(e) = sys::chdir(&self.dir_c) {
+            self.warn_errno(&[b"unable to change directory to ", &self.dir], e);
+            self.scan_at = Some(now + FAST_POLL_MS);
+            return;
+        }
+        self.scan_here(now);
+        if let Err(e) = sys::fchdir(self.cwd_fd) {
+            self.warn_errno(&[b"unable to change directory, pausing"], e);
+            self.cwd_lost = Some(now + SLOW_POLL_MS);
+        }
+    }
+
+    /// The scan proper (spec §3), with the cwd in `dir`.
+    fn scan_here(&mut self, now: i64) {
+        let dot = c".";
+        match sys::open(dot, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+            Ok(fd) => {
+                let _ = sys::close(fd);
+            }
+            Err(e) => {
+                self.warn_errno(&[b"unable to open directory ", &self.dir], e);
+                return;
+            }
+        }
+        let names = match sys::read_dir_names(dot) {
+            Ok(n) => n,
+            Err(e) => {
+                self.warn_errno(&[b"unable to read directory ", &self.dir], e);
+                self.scan_at = Some(now + FAST_POLL_MS);
+                return;
+            }
+        };
+        for s in self.svcs.values_mut() {
+            s.gone = true;
+        }
+        let mut excess = false;
+        for name in names {
+            if name.first() == Some(&b'.') {
+                continue;
+            }
+            let st = match dirwatch::stat_bytes(&name) {
+                Ok(st) => st,
+                Err(e) => {
+                    self.warn_errno(&[b"unable to stat ", &name], e);
+                    continue;
+                }
+            };
+            if !st.is_dir() {
+                continue;
+            }
+            let key = (st.dev, st.ino);
+            if let Some(s) = self.svcs.get_mut(&key) {
+                s.gone = false;
+            } else if self.svcs.len() >= MAX_SERVICES {
+                self.warn(&[b"unable to start runsv ", &name, b": too many services."]);
+                excess = true;
+                continue;
+            } else {
+                let waiting = self.dying.iter().any(|d| d.1 == key);
+                let svc = Svc {
+                    name,
+                    pid: 0,
+                    started: 0,
+                    start_at: if waiting { WAITING } else { now },
+                    gone: false,
+                };
+                self.svcs.insert(key, svc);
+            }
+            self.start_if_due(key, now);
+        }
+        let gone: Vec<Key> = self
+            .svcs
+            .iter()
+            .filter(|(_, s)| s.gone)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &gone {
+            if let Some(s) = self.svcs.remove(key) {
+                if s.pid > 0 {
+                    let _ = sys::kill(s.pid, libc::SIGTERM);
+                    self.dying.push((s.pid, *key));
+                }
+            }
+        }
+        if excess && !gone.is_empty() {
+            // Freed slots go to waiting entries at once (runit: at the next scan).
+            self.scan_at = min_opt(self.scan_at, now);
+        }
+    }
+
+    fn start_if_due(&mut self, key: Key, now: i64) {
+        let Some(s) = self.svcs.get(&key) else { return };
+        if s.pid != 0 || s.start_at == WAITING {
+            return;
+        }
+        if s.start_at > now {
+            let at = s.start_at;
+            self.scan_at = min_opt(self.scan_at, at);
+            return;
+        }
+        let name = s.name.clone();
+        let Ok(argv) = sys::Argv::new(&[&b"runsv"[..], &name]) else {
+            return;
+        };
+        match sys::fork() {
+            Err(e) => {
+                self.warn_errno(&[b"unable to fork for ", &name], e);
+                if let Some(s) = self.svcs.get_mut(&key) {
+                    s.start_at = now + FAST_POLL_MS;
+                }
+                self.scan_at = min_opt(self.scan_at, now + FAST_POLL_MS);
+            }
+            Ok(0) => self.child(&argv, &name),
+            Ok(pid) => {
+                if let Some(s) = self.svcs.get_mut(&key) {
+                    s.pid = pid;
+                    s.started = now;
+                }
+            }
+        }
+    }
+
+    /// The forked child: clean signal state, `-P`'s new session, exec runsv by `$PATH`.
+    /// Async-signal-safe only: everything used was built before the fork.
+    fn child(&self, argv: &sys::Argv, name: &[u8]) -> ! {
+        signals::reset_child_signals();
+        if self.pgrp {
+            let _ = sys::setsid();
+        }
+        let mut err = 0;
+        for p in &self.runsv_paths {
+            let e = sys::execv(p, argv);
+            match e {
+                libc::ENOENT => {}
+                libc::EACCES | libc::EPERM | libc::EISDIR => err = e,
+                _ => {
+                    err = e;
+                    break;
+                }
+            }
+        }
+        if err == 0 {
+            err = libc::ENOENT;
+        }
+        msg::err_errno(
+            &[
+                b"runsvdir ",
+                &self.dir,
+                b": fatal: unable to start runsv ",
+                name,
+            ],
+            err,
+        );
+        sys::exit_now(EXIT_FATAL)
+    }
+
+    /// PID 1 and SIGTERM: every runsv is told to exit (it takes its service and logger down).
+    fn begin_shutdown(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        for s in self.svcs.values() {
+            if s.pid > 0 {
+                let _ = sys::kill(s.pid, libc::SIGTERM);
+            }
+        }
+        self.scan_at = None;
+        self.poll_at = None;
+        self.stopping = Some(Stopping {
+            phase: 1,
+            deadline: 0,
+        });
+    }
+
+    /// Advances a PID-1 shutdown; `Some(code)` when it is done.
+    fn shutdown_step(&mut self, now: i64) -> Option<i32> {
+        let st = self.stopping.as_mut()?;
+        if st.phase == 1 {
+            let runsv_left = self.svcs.values().any(|s| s.pid > 0) || !self.dying.is_empty();
+            if runsv_left {
+                return None;
+            }
+            // Every runsv is gone: whatever escaped supervision gets TERM, then KILL.
+            let _ = sys::kill(-1, libc::SIGTERM);
+            let _ = sys::kill(-1, libc::SIGCONT);
+            st.phase = 2;
+            st.deadline = now + PID1_GRACE_MS;
+            self.reap(now);
+        }
+        let st = self.stopping.as_mut()?;
+        if self.no_children {
+            return Some(EXIT_TERM);
+        }
+        if st.phase == 2 && now >= st.deadline {
+            let _ = sys::kill(-1, libc::SIGKILL);
+            st.phase = 3;
+            st.deadline = now + PID1_GRACE_MS;
+        } else if st.phase == 3 && now >= st.deadline {
+            return Some(EXIT_TERM);
+        }
+        None
+    }
 }
