@@ -46,6 +46,8 @@ const RETRY_MS: i64 = 5000;
 const LOG_DOT_MS: i64 = 900_000;
 /// PID 1: how long leftover processes get between TERM and KILL after every runsv exited.
 const PID1_GRACE_MS: i64 = 5000;
+/// PID 1 shutdown: how often orphans are looked for while runsv processes exit.
+const ORPHAN_TICK_MS: i64 = 200;
 /// `start_at` of a service waiting for its previous runsv to exit.
 const WAITING: i64 = i64::MAX;
 
@@ -108,6 +110,9 @@ struct Stopping {
     /// 1: waiting for every runsv; 2: leftovers were sent TERM; 3: leftovers were sent KILL.
     phase: u8,
     deadline: i64,
+    began: i64,
+    /// Phase 1: orphans (children that are no runsv) seen, with when they were sent TERM.
+    orphans: HashMap<pid_t, i64>,
 }
 
 struct Runsvdir {
@@ -401,9 +406,7 @@ impl Runsvdir {
                 }
             }
             if let Some(s) = &self.stopping {
-                if s.phase >= 2 {
-                    deadline = min_opt(deadline, s.deadline);
-                }
+                deadline = min_opt(deadline, s.deadline);
             }
             if self.log.is_some() {
                 deadline = min_opt(deadline, self.log_dot_at);
@@ -458,10 +461,16 @@ impl Runsvdir {
                     self.no_children = false;
                     if let Some(s) = self.svcs.values_mut().find(|s| s.pid == ex.pid) {
                         s.pid = 0;
-                        s.start_at = if now - s.started < QUICK_DEATH_MS {
+                        // A runsv that failed on its own right after its start (runsv not
+                        // found, lock held elsewhere) is retried at runit's pace; one that was
+                        // killed comes back at once, at most once a second.
+                        let failed = ex.exited() && ex.code() != 0;
+                        s.start_at = if now - s.started >= QUICK_DEATH_MS {
+                            now
+                        } else if failed {
                             s.started + RETRY_MS
                         } else {
-                            now
+                            s.started + QUICK_DEATH_MS
                         };
                         let at = s.start_at;
                         self.scan_at = min_opt(self.scan_at, at);
@@ -801,9 +810,12 @@ impl Runsvdir {
         }
         self.scan_at = None;
         self.poll_at = None;
+        let now = sys::now_mono_ms();
         self.stopping = Some(Stopping {
             phase: 1,
-            deadline: 0,
+            deadline: now,
+            began: now,
+            orphans: HashMap::new(),
         });
     }
 
@@ -813,6 +825,10 @@ impl Runsvdir {
         if st.phase == 1 {
             let runsv_left = self.svcs.values().any(|s| s.pid > 0) || !self.dying.is_empty();
             if runsv_left {
+                if now >= st.deadline {
+                    st.deadline = now + ORPHAN_TICK_MS;
+                    self.term_orphans(now);
+                }
                 return None;
             }
             // Every runsv is gone: whatever escaped supervision gets TERM, then KILL.
@@ -834,5 +850,38 @@ impl Runsvdir {
             return Some(EXIT_TERM);
         }
         None
+    }
+
+    /// Shutdown phase 1: processes that escaped supervision were re-parented to us; they may
+    /// hold a log pipe open and keep a logger (and so its runsv) from finishing. They get TERM
+    /// (and CONT) at once and KILL after the grace period. Without /proc, everything but us
+    /// gets TERM once the grace period has passed.
+    fn term_orphans(&mut self, now: i64) {
+        let Some(st) = self.stopping.as_mut() else {
+            return;
+        };
+        let Ok(kids) = dirwatch::child_pids() else {
+            if now - st.began >= PID1_GRACE_MS {
+                let _ = sys::kill(-1, libc::SIGTERM);
+                let _ = sys::kill(-1, libc::SIGCONT);
+                st.began = now;
+            }
+            return;
+        };
+        for k in kids {
+            let ours =
+                self.svcs.values().any(|s| s.pid == k) || self.dying.iter().any(|d| d.0 == k);
+            if ours {
+                continue;
+            }
+            let since = *st.orphans.entry(k).or_insert_with(|| {
+                let _ = sys::kill(k, libc::SIGTERM);
+                let _ = sys::kill(k, libc::SIGCONT);
+                now
+            });
+            if now - since >= PID1_GRACE_MS {
+                let _ = sys::kill(k, libc::SIGKILL);
+            }
+        }
     }
 }

@@ -209,3 +209,32 @@ pub fn argv_arg_mut(i: usize) -> Option<&'static mut [u8]> {
         Some(std::slice::from_raw_parts_mut(p.cast::<u8>(), len))
     }
 }
+
+// ---------------------------------------------------------------- children
+
+/// Our direct children, from `/proc/self/task/PID/children` (needs /proc; a PID 1 uses it to
+/// find orphans that were re-parented to it).
+pub fn child_pids() -> Res<Vec<libc::pid_t>> {
+    let pid = super::getpid();
+    let mut path = b"/proc/self/task/".to_vec();
+    let mut b = [0u8; 20];
+    path.extend_from_slice(crate::fmt_u64(pid as u64, &mut b));
+    path.extend_from_slice(b"/children");
+    let fd = super::open(&cstr(&path)?, libc::O_RDONLY, 0)?;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let r = loop {
+        match super::read(fd, &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => data.extend_from_slice(buf.get(..n).unwrap_or(&[])),
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = super::close(fd);
+    r?;
+    Ok(data
+        .split(|&c| c == b' ' || c == b'\n')
+        .filter(|w| !w.is_empty())
+        .map(|w| crate::scan_ulong(w).0 as libc::pid_t)
+        .collect())
+}
