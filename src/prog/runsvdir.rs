@@ -514,10 +514,16 @@ impl Runsvdir {
             Err(e) => {
                 self.warn_errno(&[b"unable to stat ", &self.dir], e);
                 self.poll_at = Some(now + FAST_POLL_MS);
+                self.watched = None;
             }
             Ok(st) => {
                 let id = (st.dev, st.ino, st.mtime, st.mtime_nsec);
-                self.poll_at = Some(now + SLOW_POLL_MS);
+                let trusted = !self.fallback && self.watch.is_some();
+                self.poll_at = if trusted {
+                    None
+                } else {
+                    Some(now + SLOW_POLL_MS)
+                };
                 if self.seen != Some(id) || self.watched != Some((st.dev, st.ino)) {
                     // runit's settle: a directory changed within this second may still be
                     // changing; scan a second later (a deadline, not a sleep).
@@ -627,8 +633,11 @@ impl Runsvdir {
         let st = match sys::stat(&self.dir_c) {
             Ok(st) => st,
             Err(e) => {
+                // Gone (or unreachable): poll each second like runit until it is back (the
+                // watch on its parent may see it first), then watch it again.
                 self.warn_errno(&[b"unable to stat ", &self.dir], e);
                 self.poll_at = Some(now + FAST_POLL_MS);
+                self.watched = None;
                 return;
             }
         };

@@ -563,6 +563,35 @@ fn idle_means_no_wakeups() {
     assert_eq!(switches(), n0, "runsvdir woke up while idle");
 }
 
+/// A scan directory that is missing at start (runit's warning every second) and appears
+/// later, and one that is replaced by another directory, are both followed.
+#[test]
+fn missing_then_replaced_scan_dir() {
+    let t = tmp();
+    let r = t.path();
+    sleeper(r, "a");
+    sleeper(r, "b");
+    let svd = start(r, &["service"]);
+    must(5.0, "two warnings", || {
+        log_of(r)
+            .matches("runsvdir service: warning: unable to stat service: file does not exist\n")
+            .count()
+            >= 2
+    });
+    std::fs::create_dir(r.join("new")).unwrap();
+    std::os::unix::fs::symlink(r.join("sv/a"), r.join("new/a")).unwrap();
+    std::fs::rename(r.join("new"), r.join("service")).unwrap();
+    must(3.0, "a up", || names(&svd.runsvs(r)) == set(&["a"]));
+    // Replace the directory: the old one moves away, a new one takes its name.
+    std::fs::create_dir(r.join("new")).unwrap();
+    std::os::unix::fs::symlink(r.join("sv/b"), r.join("new/b")).unwrap();
+    std::fs::rename(r.join("service"), r.join("old")).unwrap();
+    std::fs::rename(r.join("new"), r.join("service")).unwrap();
+    // runsv b starts at once; runsv a (sent TERM) may take its own time to exit.
+    must(0.9, "b started at once", || svd.runsvs(r).contains_key("b"));
+    must(3.0, "a gone", || names(&svd.runsvs(r)) == set(&["b"]));
+}
+
 /// Without inotify (no instance allowed in a user namespace) runit's 5-second stat loop
 /// still picks up a new service.
 #[test]
