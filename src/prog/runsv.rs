@@ -375,12 +375,15 @@ impl Runsv {
             if m.pid == 0
                 && (m.want == Want::Up || m.state == State::Finish || m.once)
                 && now >= m.not_before
-                && self.script.is_none()
             {
                 if m.state == State::Finish {
                     self.start(Which::Main);
-                } else {
+                } else if self.script.is_none() {
                     self.start_run();
+                } else if !customised(b'u') {
+                    // A slow control script for another command does not hold up a restart
+                    // that needs no control/u.
+                    self.start(Which::Main);
                 }
             }
             // 3. Wait, with the nearest deadline as the timeout.
@@ -565,13 +568,7 @@ impl Runsv {
                 if !self.queue.full() {
                     let mut b = [0u8; 1];
                     if let Ok(1) = sys::read(fd, &mut b) {
-                        if b[0] == b'x' {
-                            // Exit is recorded at once so nothing restarts meanwhile.
-                            self.main.want = Want::Exit;
-                            self.main.once = false;
-                            self.update(Which::Main);
-                        }
-                        self.queue.push(b[0]);
+                        self.command(w, b[0]);
                     }
                 }
                 return;
@@ -594,14 +591,16 @@ impl Runsv {
             None => return,
         };
         if w == Which::Main && self.script.is_some() {
-            // Only SIGTERM reaches here while a script runs: record it and queue it.
-            if cmd == Command::Exit {
-                self.main.want = Want::Exit;
-                self.main.once = false;
-                self.update(Which::Main);
+            if cmd != Command::Exit {
+                // Keep the order runit gives: this byte waits for the running script.
+                let _ = self.queue.push(byte);
+                return;
             }
-            let _ = self.queue.push(byte);
-            return;
+            // `x` (or SIGTERM) does not wait for a slow script (divergence (c)): what that
+            // script would have decided, and the bytes queued behind it, are moot once the
+            // service is to exit. The script itself runs on and is reaped as any child.
+            self.script = None;
+            self.queue.len = 0;
         }
         let running = self.svc(w).state == State::Run;
         match cmd {
@@ -972,6 +971,15 @@ impl Runsv {
                 }
             }
         }
+    }
+}
+
+/// Whether `control/<c>` would be run (exists with the owner-execute bit).
+fn customised(c: u8) -> bool {
+    let path = svdir::control_script(c);
+    match CStr::from_bytes_with_nul(&path) {
+        Ok(p) => sys::stat(p).map(|st| st.mode & 0o100 != 0).unwrap_or(false),
+        Err(_) => false,
     }
 }
 

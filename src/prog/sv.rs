@@ -215,10 +215,8 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     }
 
     // Phase 2 (§6).
-    if (verbose || act.always_wait) && !act.status {
-        if !sv.wait_pass(&pending, &act, wait) {
-            return fatal_code;
-        }
+    if (verbose || act.always_wait) && !act.status && !sv.wait_pass(&pending, &act, wait) {
+        return fatal_code;
     }
 
     if lsb && act.status {
@@ -505,7 +503,7 @@ impl Sv {
         };
         let first = bytes.first().copied().unwrap_or(0);
         // Already wanted: nothing to send, except `d` to a service started with `o`.
-        if st.want == first && !(first == b'd' && !st.term) {
+        if st.want == first && (first != b'd' || st.term) {
             return Some(None);
         }
         let updates = bytes.iter().any(|b| b"udoxpc".contains(b));
@@ -660,7 +658,8 @@ impl Sv {
                             && !st.term
                             && self.run_check(name, w, now_ms))
                 }
-                b'o' => !(!pid && st.when.secs < self.start.secs) && !(pid && st.want != b'd'),
+                // Not "down since before we started", and not running with want up.
+                b'o' => (pid || st.when.secs >= self.start.secs) && (!pid || st.want == b'd'),
                 b'p' => !pid || st.paused,
                 b'c' => !pid || !st.paused,
                 _ => true,
