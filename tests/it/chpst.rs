@@ -1240,3 +1240,44 @@ fn combined_options_match_reference() {
         format!("bar 65534 65534\n{uid}\n{g2}\n{g2}\n40\n0\nstdin-closed\n")
     );
 }
+
+// ------------------------------------------------------------------ installation
+
+/// scripts/install-links makes the six personality links; each runs as its personality.
+/// The multicall binary also runs chpst under its own name (`runit-rs chpst …`).
+#[test]
+fn install_links_and_multicall() {
+    let t = tmp();
+    let target = bin("chpst");
+    let o = run_cmd(
+        {
+            let mut c = Command::new(repo().join("scripts/install-links"));
+            c.arg(t.path()).arg(&target);
+            c
+        },
+        SECS,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (name, usage) in [
+        ("envdir", " dir child"),
+        ("envuidgid", " account child"),
+        ("pgrphack", " child"),
+        ("setlock", " [ -nNxX ] file program [ arg ... ]"),
+        ("setuidgid", " account child"),
+        ("softlimit", " [-a allbytes]"),
+    ] {
+        let p = t.path().join(name);
+        assert_eq!(std::fs::read_link(&p).unwrap(), target);
+        let o = run_cmd(Command::new(&p), SECS);
+        assert_eq!(o.status.code(), Some(100));
+        assert!(stderr(&o).starts_with(&format!("usage: {name}{usage}")));
+    }
+    // A second run refuses to replace existing files.
+    let mut c = Command::new(repo().join("scripts/install-links"));
+    c.arg(t.path());
+    assert_eq!(run_cmd(c, SECS).status.code(), Some(111));
+    let mut c = Command::new(bin("runit-rs"));
+    c.args(["chpst", "-u", ":12:34", "cat", "/proc/self/status"]);
+    let o = run_cmd(c, SECS);
+    assert_eq!(field(&stdout(&o), "Uid:"), "12\t12\t12\t12");
+}
