@@ -1281,3 +1281,49 @@ fn install_links_and_multicall() {
     let o = run_cmd(c, SECS);
     assert_eq!(field(&stdout(&o), "Uid:"), "12\t12\t12\t12");
 }
+
+/// Odd arguments: overflowing numbers, empty strings, `--`, a lone `-`; same output, stderr
+/// and exit code as Debian's chpst.
+#[test]
+fn odd_inputs_match_reference() {
+    let l = Links::new();
+    let cases: &[(&str, &[&str])] = &[
+        ("chpst", &["-u", ":4294967296:1", "id"]),
+        ("chpst", &["-u", ":4294967295:1", "id"]),
+        ("chpst", &["-n", "99999999999", "nice"]),
+        ("chpst", &["-n", "-99999999999", "nice"]),
+        (
+            "chpst",
+            &["-o", "99999999999999999999999", "sh", "-c", "ulimit -n"],
+        ),
+        (
+            "chpst",
+            &["-m", "", "-d", "300000000", "sh", "-c", "ulimit -d"],
+        ),
+        ("chpst", &["-b", "", "sh", "-c", "echo $0"]),
+        ("chpst", &[""]),
+        ("chpst", &["--", "-x"]),
+        ("chpst", &["-", "true"]),
+        ("chpst", &["-e", "", "true"]),
+        ("chpst", &["-/", "", "true"]),
+        ("chpst", &["-L", "", "true"]),
+        ("chpst", &["-U", "", "true"]),
+        ("chpst", &["-1", "-v", "-e", "/nonexistent", "true"]),
+        ("chpst", &["-2", "-e", "/nonexistent", "true"]),
+        ("chpst", &["-vP012", "true"]),
+        (
+            "softlimit",
+            &["-t", "1", "-t", "=", "sh", "-c", "ulimit -t"],
+        ),
+        ("softlimit", &["-t1", "--", "sh", "-c", "ulimit -t"]),
+        ("setlock", &["-nx"]),
+        ("setlock", &["--", "f"]),
+        ("envuidgid", &["", "true"]),
+        ("envdir", &["", "true"]),
+    ];
+    for (name, args) in cases {
+        l.diff(name, args, |c| {
+            c.current_dir(l.path());
+        });
+    }
+}
