@@ -13,6 +13,7 @@
 
 pub mod alloc_audit;
 pub mod signals;
+pub mod user;
 
 use std::ffi::{CStr, CString};
 
