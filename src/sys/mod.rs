@@ -11,11 +11,8 @@
     clippy::indexing_slicing
 )]
 
-<<<<<<< HEAD
-pub mod dirwatch;
-=======
 pub mod alloc_audit;
->>>>>>> main
+pub mod dirwatch;
 pub mod signals;
 pub mod user;
 

@@ -1,8 +1,3 @@
-<<<<<<< HEAD
-//! Integration tests for `chpst`.
-#[allow(unused_imports)]
-use crate::common::*;
-=======
 //! Integration tests for `chpst` and its personalities (spec chpst.md): every option is
 //! observed from inside the child (/proc/self/status, /proc/self/limits, /proc/<pid>/stat,
 //! cwd, root, environment, open fds), and the same invocations are run against Debian's
@@ -1332,4 +1327,3 @@ fn odd_inputs_match_reference() {
         });
     }
 }
->>>>>>> main
