@@ -101,6 +101,11 @@ fn ref_dir() -> PathBuf {
     ref_bin("runsv").parent().unwrap().to_path_buf()
 }
 
+/// The directory of our own runsv, for `$PATH`.
+fn our_runsv_dir() -> PathBuf {
+    bin("runsv").parent().unwrap().to_path_buf()
+}
+
 /// A service definition `root/sv/NAME` with a run script.
 fn service(root: &Path, name: &str, run: &str) -> PathBuf {
     let d = root.join("sv").join(name);
@@ -475,6 +480,16 @@ fn runlevel_switch_followed_at_once() {
 /// down for a service with a `down` file).
 #[test]
 fn killed_runsv_restarted_with_status() {
+    killed_runsv_restarted_with_status_with(&ref_dir());
+}
+
+/// As above, with runit-rs's own runsv.
+#[test]
+fn killed_runsv_restarted_with_status_our_runsv() {
+    killed_runsv_restarted_with_status_with(&our_runsv_dir());
+}
+
+fn killed_runsv_restarted_with_status_with(runsv_dir: &Path) {
     let t = tmp();
     let r = t.path();
     scan_dir(r);
@@ -483,7 +498,7 @@ fn killed_runsv_restarted_with_status() {
         link(r, n, n);
     }
     std::fs::write(r.join("sv/c/down"), "").unwrap();
-    let mut svd = start(r, &["service"]);
+    let mut svd = start_with(&bin("runsvdir"), r, &["service"], runsv_dir);
     must(10.0, "three runsv", || svd.runsvs(r).len() == 3);
     must(10.0, "a, b up", || ran(r).len() == 2);
     let before = svd.runsvs(r);
@@ -510,6 +525,16 @@ fn killed_runsv_restarted_with_status() {
 /// exited, not while it still holds the lock (runit's runsv would fail `unable to lock`).
 #[test]
 fn quick_readd_waits_for_old_runsv() {
+    quick_readd_waits_for_old_runsv_with(&ref_dir());
+}
+
+/// As above, with runit-rs's own runsv.
+#[test]
+fn quick_readd_waits_for_old_runsv_our_runsv() {
+    quick_readd_waits_for_old_runsv_with(&our_runsv_dir());
+}
+
+fn quick_readd_waits_for_old_runsv_with(runsv_dir: &Path) {
     let t = tmp();
     let r = t.path();
     scan_dir(r);
@@ -523,7 +548,7 @@ fn quick_readd_waits_for_old_runsv() {
         ),
     );
     link(r, "a", "a");
-    let svd = start(r, &["service"]);
+    let svd = start_with(&bin("runsvdir"), r, &["service"], runsv_dir);
     must(10.0, "a up", || ran(r).len() == 1);
     let old = svd.runsvs(r)["a"];
     std::fs::remove_file(r.join("service/a")).unwrap();
@@ -737,6 +762,16 @@ fn mass_runsv_kill_recovers() {
 /// every service (finish runs, the logger sees EOF after the last line), then exits 0.
 #[test]
 fn pid1_term_stops_everything() {
+    pid1_term_stops_everything_with(&ref_dir());
+}
+
+/// As above, with runit-rs's own runsv.
+#[test]
+fn pid1_term_stops_everything_our_runsv() {
+    pid1_term_stops_everything_with(&our_runsv_dir());
+}
+
+fn pid1_term_stops_everything_with(runsv_dir: &Path) {
     let t = tmp();
     let r = t.path();
     scan_dir(r);
@@ -762,7 +797,7 @@ fn pid1_term_stops_everything() {
         .arg(bin("runsvdir"))
         .args(["-P", "service"]);
     c.current_dir(r)
-        .env("PATH", format!("{}:/usr/bin:/bin", ref_dir().display()));
+        .env("PATH", format!("{}:/usr/bin:/bin", runsv_dir.display()));
     let mut svd = Svd {
         p: spawn_logged(c, r, "runsvdir"),
         extra: Vec::new(),
