@@ -35,7 +35,7 @@ pub const EXIT_FATAL: i32 = 100;
 /// runit's table size: entries beyond it get `too many services.` at every scan.
 const MAX_SERVICES: usize = 1000;
 /// Events arriving together are handled by one scan started this long after the first.
-const DEBOUNCE_MS: i64 = 10;
+const DEBOUNCE_MS: i64 = 2;
 /// runit's wake-up intervals: 1 s while something is pending, else 5 s (fallback mode).
 const FAST_POLL_MS: i64 = 1000;
 const SLOW_POLL_MS: i64 = 5000;
