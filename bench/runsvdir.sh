@@ -19,6 +19,7 @@ N_PICKUP=${N_PICKUP:-20}
 N_UP=${N_UP:-1000}
 IDLE=${IDLE:-30}
 N_DOWN=${N_DOWN:-200}
+N_ISOLATED=${N_ISOLATED:-3}
 scripts/fetch-ref >/dev/null
 CARGO_BUILD_JOBS=1 cargo build --release --bins -q
 OURS=$ROOT/target/release/runsvdir
@@ -59,7 +60,7 @@ start_scanner() {
     case $impl in
     ours) PATH=$RUNSV_DIR:$PATH setsid "$OURS" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     debian) PATH=$RUNSV_DIR:$PATH setsid "$DEB" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
-    s6) setsid "$S6" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
+    s6) setsid "$S6" -c $((N_UP * 2 + 16)) "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     esac
     echo $!
 }
@@ -126,6 +127,21 @@ for impl in $IMPLS; do
         fi
         sleep 0.05
     done
+    if [ "$impl" = debian ]; then
+        # Back-to-back tries ride runit's 1-second "check" wake-up after each start; an
+        # isolated add (nothing changed for 6 s) meets the plain 5-second poll.
+        : >"$d/iso"
+        for i in $(seq 1 "$N_ISOLATED"); do
+            mkdir -p "$d/sv/x$i"
+            printf '#!/bin/sh\ndate +%%s%%N > %s/ranx.%s\nexec sleep 100000\n' "$d" "$i" >"$d/sv/x$i/run"
+            chmod +x "$d/sv/x$i/run"
+            sleep 6.$((RANDOM % 1000))
+            t0=$(now_ns)
+            ln -s "$d/sv/x$i" "$d/service/x$i"
+            wait_file "$d/ranx.$i" 20 && echo $((($(cat "$d/ranx.$i") - t0) / 1000)) >>"$d/iso"
+        done
+        R[iso_debian]=$(median <"$d/iso" | awk '{printf "%.1f", $1/1000}')
+    fi
     R[pick_med_$impl]=$(median <"$d/lat" | awk '{printf "%.1f", $1/1000}')
     R[pick_max_$impl]=$(sort -n "$d/lat" | tail -1 | awk '{printf "%.1f", $1/1000}')
     kill_tree "$pid"
@@ -246,3 +262,4 @@ row "idle ${IDLE}s: scanner wake-ups (timeslices)" idle_wake ""
 row "idle ${IDLE}s: scanner context switches" idle_ctx ""
 row "shutdown of $N_DOWN services (ms)" down ""
 printf '%-44s %12s\n' "shutdown, runit-rs as PID 1 + TERM (ms)" "${R[down_pid1]}"
+printf '%-44s %12s %12s\n' "pickup, isolated adds (ms, n=$N_ISOLATED, median)" "" "${R[iso_debian]}"
