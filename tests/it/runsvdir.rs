@@ -644,6 +644,20 @@ fn fallback_poll_without_inotify() {
             .is_some_and(|a| a.ends_with("runsvdir"))
     });
     std::thread::sleep(std::time::Duration::from_millis(200));
+    let inotify_fds = |pid: i32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .filter(|l| l.to_string_lossy().contains("inotify"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        inotify_fds(svd.pid()),
+        0,
+        "no inotify instance in the namespace"
+    );
     link(r, "a", "a");
     must(8.0, "picked up by the periodic stat", || {
         svd.runsvs(r).contains_key("a")
