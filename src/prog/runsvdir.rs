@@ -894,3 +894,46 @@ impl Runsvdir {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spec §4: `abcdefghij` + `.` → `abcdeghij.`, then `XYZ` → `abcdej.XYZ`.
+    #[test]
+    fn title_scrolls_after_five_fixed_bytes() {
+        let buf: &'static mut [u8] = Box::leak(b"abcdefghij".to_vec().into_boxed_slice());
+        let mut t = Title { buf: Some(buf) };
+        t.push(b'.');
+        assert_eq!(t.buf.as_deref(), Some(&b"abcdeghij."[..]));
+        for &c in b"XYZ" {
+            t.push(c);
+        }
+        assert_eq!(t.buf.as_deref(), Some(&b"abcdej.XYZ"[..]));
+    }
+
+    /// Each link on the way to the directory is watched in the directory holding it, and
+    /// so is the final component.
+    #[test]
+    fn watch_points_follow_links() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().canonicalize().unwrap();
+        let r = root.to_str().unwrap().as_bytes().to_vec();
+        std::fs::create_dir_all(root.join("lv/default")).unwrap();
+        std::os::unix::fs::symlink("default", root.join("lv/current")).unwrap();
+        std::os::unix::fs::symlink(root.join("lv/current"), root.join("service")).unwrap();
+        let mut path = r.clone();
+        path.extend_from_slice(b"/service");
+        let lv = [&r[..], b"/lv"].concat();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (r.clone(), b"service".to_vec()),
+            (lv.clone(), b"current".to_vec()),
+            (lv, b"default".to_vec()),
+        ];
+        assert_eq!(watch_points(&path), want);
+        // A missing component: its parent is watched for it.
+        let mut missing = r.clone();
+        missing.extend_from_slice(b"/nope/x");
+        assert_eq!(watch_points(&missing), vec![(r, b"nope".to_vec())]);
+    }
+}
