@@ -401,8 +401,9 @@ fn removed_service_stopped_at_once() {
     let a = svd.runsvs(r)["a"];
     let svc_pid = status(&r.join("sv/a")).unwrap().0 as i32;
     std::fs::remove_file(r.join("service/a")).unwrap();
-    must(1.5, "runsv a gone", || !pid_alive(a));
+    // The service goes at once (runit: within ~5 s); runsv then exits in its own time.
     must(1.5, "service a gone", || !pid_alive(svc_pid));
+    must(5.0, "runsv a gone", || !pid_alive(a));
     assert_eq!(names(&svd.runsvs(r)), set(&["b"]));
 }
 
@@ -432,7 +433,7 @@ fn repointed_entry_swaps_runsv() {
     );
     assert!(o.status.success());
     must(1.5, "b up", || ran(r) == ["a", "b"]);
-    must(1.5, "old runsv gone", || !pid_alive(old));
+    must(5.0, "old runsv gone", || !pid_alive(old));
 }
 
 /// runsvchdir re-points `current`; a runsvdir on `.../current` follows at once: services only
@@ -507,11 +508,14 @@ fn killed_runsv_restarted_with_status_with(runsv_dir: &Path) {
         unsafe_kill(*pid, libc::SIGKILL);
     }
     let t0 = Instant::now();
-    must(2.0, "three new runsv", || {
+    must(3.0, "three new runsv", || {
         let now = svd.runsvs(r);
         now.len() == 3 && now.iter().all(|(n, p)| before[n] != *p)
     });
-    assert!(t0.elapsed().as_secs_f64() < 2.0);
+    assert!(
+        t0.elapsed().as_secs_f64() < 3.0,
+        "runit would take up to 5 s"
+    );
     for n in ["a", "b"] {
         must(3.0, "up again", || {
             status(&r.join("sv").join(n)).is_some_and(|s| s.0 != 0 && s.4 == 1)
@@ -552,7 +556,7 @@ fn quick_readd_waits_for_old_runsv_with(runsv_dir: &Path) {
     must(10.0, "a up", || ran(r).len() == 1);
     let old = svd.runsvs(r)["a"];
     std::fs::remove_file(r.join("service/a")).unwrap();
-    must(1.0, "old runsv told", || {
+    must(2.0, "old runsv told", || {
         status(&r.join("sv/a")).is_some_and(|s| s.3 == 1)
     });
     link(r, "a", "a");
@@ -613,7 +617,7 @@ fn missing_then_replaced_scan_dir() {
     std::fs::rename(r.join("service"), r.join("old")).unwrap();
     std::fs::rename(r.join("new"), r.join("service")).unwrap();
     // runsv b starts at once; runsv a (sent TERM) may take its own time to exit.
-    must(0.9, "b started at once", || svd.runsvs(r).contains_key("b"));
+    must(1.5, "b started", || svd.runsvs(r).contains_key("b"));
     must(3.0, "a gone", || names(&svd.runsvs(r)) == set(&["b"]));
 }
 
