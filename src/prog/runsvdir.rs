@@ -17,6 +17,17 @@
 //!   (their services and loggers go down and drain), TERM/KILL leftovers, reap, exit 0.
 //!
 //! Divergences are listed in docs/runsvdir.md.
+//!
+//! runsvdir is a container's PID 1 often enough to follow the PID-1 rule: no panics.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use crate::msg;
 use crate::sys::{self, dirwatch, pid_t, signals};
@@ -100,7 +111,9 @@ impl Title {
             let n = buf.len();
             if n > 5 {
                 buf.copy_within(6..n, 5);
-                buf[n - 1] = c;
+                if let Some(last) = buf.last_mut() {
+                    *last = c;
+                }
             }
         }
     }
@@ -413,21 +426,18 @@ impl Runsvdir {
             }
             let now = sys::now_mono_ms();
             let timeout = deadline.map_or(-1, |d| (d - now).clamp(0, i64::from(i32::MAX)) as i32);
-            let mut fds = [sys::PollFd {
-                fd: selfpipe,
+            // poll ignores negative descriptors: absent sources stay in place as -1.
+            let entry = |fd: i32| sys::PollFd {
+                fd,
                 events: sys::POLLIN,
                 revents: 0,
-            }; 3];
-            let mut n = 1;
-            if let Some(w) = &self.watch {
-                fds[n].fd = w.ino.fd();
-                n += 1;
-            }
-            if let Some((fd, _)) = &self.log {
-                fds[n].fd = *fd;
-                n += 1;
-            }
-            let _ = sys::poll(&mut fds[..n], timeout);
+            };
+            let mut fds = [
+                entry(selfpipe),
+                entry(self.watch.as_ref().map_or(-1, |w| w.ino.fd())),
+                entry(self.log.as_ref().map_or(-1, |l| l.0)),
+            ];
+            let _ = sys::poll(&mut fds, timeout);
 
             let now = sys::now_mono_ms();
             self.inotify_events(now);
