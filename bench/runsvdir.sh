@@ -43,9 +43,10 @@ tree() {
     done
 }
 
-kill_tree() {
+kill_tree() { # the root is stopped first: a runsvdir would restart a killed runsv at once
     local p=$1 all
-    all="$(tree "$p") $p"
+    kill -STOP "$p" 2>/dev/null || true
+    all="$p $(tree "$p")"
     kill -9 $all 2>/dev/null || true
 }
 

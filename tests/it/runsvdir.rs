@@ -88,6 +88,8 @@ impl Svd {
 
 impl Drop for Svd {
     fn drop(&mut self) {
+        // Stopped first, so it cannot restart a runsv killed below (it would, at once).
+        unsafe_kill(self.pid(), libc::SIGSTOP);
         let mut all = descendants(self.pid());
         all.extend(self.extra.iter().copied());
         for pid in all {
