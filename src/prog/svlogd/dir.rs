@@ -54,6 +54,9 @@ pub struct LogDir {
     deadline: i64,
     proc: Option<Processor>,
     udp: i32,
+    /// runit names the directory only once it holds the lock; until then a failed open
+    /// reports `close: ` with an empty name (observed with -v).
+    named: bool,
 }
 
 fn info(parts: &[&[u8]]) {
@@ -153,6 +156,7 @@ impl LogDir {
             deadline: 0,
             proc: None,
             udp: -1,
+            named: false,
         }
     }
 
@@ -181,7 +185,12 @@ impl LogDir {
         retry(what, &self.name, || sys::fchdir(fd));
     }
 
+    /// Gives up a directory that failed to open after its fd was opened.
     fn abandon(&mut self) {
+        if self.ctx.verbose {
+            let name: &[u8] = if self.named { &self.name } else { b"" };
+            info(&[b"close: ", name]);
+        }
         for fd in [self.lock, self.fd] {
             if fd >= 0 {
                 let _ = sys::close(fd);
@@ -211,8 +220,8 @@ impl LogDir {
         };
         self.fd = fd;
         if let Err(e) = sys::fchdir(fd) {
-            warn_errno(&[b"unable to change directory: ", &self.name], e);
             self.abandon();
+            warn_errno(&[b"unable to change directory: ", &self.name], e);
             return false;
         }
         let lock = sys::open(
@@ -228,10 +237,13 @@ impl LogDir {
             }
         });
         match lock {
-            Ok(l) => self.lock = l,
+            Ok(l) => {
+                self.lock = l;
+                self.named = true;
+            }
             Err(e) => {
-                warn_errno(&[b"unable to lock directory: ", &self.name], e);
                 self.abandon();
+                warn_errno(&[b"unable to lock directory: ", &self.name], e);
                 return false;
             }
         }
@@ -282,8 +294,8 @@ impl LogDir {
             }
             Err(libc::ENOENT) => {}
             Err(e) => {
-                warn_errno(&[b"unable to stat current: ", &self.name], e);
                 self.abandon();
+                warn_errno(&[b"unable to stat current: ", &self.name], e);
                 return false;
             }
         }

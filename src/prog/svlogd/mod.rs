@@ -121,9 +121,6 @@ impl Sink<Tai64n> for Out<'_> {
                     s.push(b'\n');
                     let (payload, line) = (s.as_slice(), &s[..line_len]);
                     d.send_udp(payload, line);
-                    if d.cfg.udp_only {
-                        d.put(b"\n");
-                    }
                 }
                 if !d.cfg.udp_only {
                     *sel = true;
@@ -222,6 +219,17 @@ impl Svlogd {
     fn open_all(&mut self) -> bool {
         let mut any = false;
         for d in self.dirs.iter_mut() {
+            any |= d.open(&mut self.shared);
+        }
+        any
+    }
+
+    /// HUP: closes and reopens each directory in turn; false if none is functional.
+    fn reopen_all(&mut self) -> bool {
+        let mut any = false;
+        for d in self.dirs.iter_mut() {
+            d.forget_processor();
+            d.close();
             any |= d.open(&mut self.shared);
         }
         any
@@ -414,12 +422,8 @@ fn run(s: &mut Svlogd, selfpipe: i32) -> i32 {
             if s.verbose {
                 info(b"sighangup received.");
             }
-            for d in s.dirs.iter_mut() {
-                d.flush();
-                d.forget_processor();
-                d.close();
-            }
-            if !s.open_all() {
+            // Each directory is closed and reopened in turn, as runit does.
+            if !s.reopen_all() {
                 msg::err(&[b"svlogd: fatal: no functional log directories."]);
                 return EXIT_FATAL;
             }
