@@ -260,7 +260,7 @@ fn lines(n: usize, width: usize) -> Vec<u8> {
     for i in 0..n {
         let s = format!("line {i:06} ");
         v.extend_from_slice(s.as_bytes());
-        v.extend(std::iter::repeat(b'x').take(width.saturating_sub(s.len() + 1)));
+        v.extend(std::iter::repeat_n(b'x', width.saturating_sub(s.len() + 1)));
         v.push(b'\n');
     }
     v
