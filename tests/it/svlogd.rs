@@ -1204,3 +1204,109 @@ fn property_config_parser_never_panics_and_is_deterministic() {
         }
     }
 }
+
+// ------------------------------------------------------------------ more quirks and limits
+
+#[test]
+fn unreadable_config_reuses_shared_buffer_quirk() {
+    // svlogd.md §2.4, run as nobody so that a mode-000 config cannot be read: after
+    // `n5\npD1:` the unreadable one gets no prefix; after `pD3:\ns100` it gets `D3:`.
+    let c = Case {
+        args: &["-v"],
+        dirs: &[
+            ("d1", Some(b"n5\npD1:\n")),
+            ("d2", Some(b"pX\n")),
+            ("d3", Some(b"pD3:\ns100\n")),
+            ("d4", Some(b"pY\n")),
+        ],
+        input: b"line\n",
+        setup: &|p| {
+            for d in ["d1", "d2", "d3", "d4"] {
+                std::os::unix::fs::chown(p.join(d), Some(65534), Some(65534)).unwrap();
+            }
+            for d in ["d2", "d4"] {
+                std::fs::set_permissions(p.join(d).join("config"), PermissionsExt::from_mode(0))
+                    .unwrap();
+            }
+            std::fs::set_permissions(p, PermissionsExt::from_mode(0o755)).unwrap();
+        },
+    };
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: skipping");
+        return;
+    }
+    let run_as_nobody = |i: Impl| {
+        let t = tmp();
+        for (d, cfg) in c.dirs {
+            std::fs::create_dir_all(t.path().join(d)).unwrap();
+            std::fs::write(t.path().join(d).join("config"), cfg.unwrap()).unwrap();
+        }
+        (c.setup)(t.path());
+        let mut args: Vec<&str> = c.args.to_vec();
+        args.extend(c.dirs.iter().map(|(d, _)| *d));
+        let mut command = cmd(i, t.path(), &args);
+        std::os::unix::process::CommandExt::uid(&mut command, 65534);
+        std::os::unix::process::CommandExt::gid(&mut command, 65534);
+        let out = feed(command, c.input, 20.0);
+        let bodies: Vec<String> = ["d1", "d2", "d3", "d4"]
+            .iter()
+            .map(|d| read(t.path().join(d).join("current")))
+            .collect();
+        (out.status.code(), norm_err(&out.stderr), bodies)
+    };
+    let r = run_as_nobody(Impl::Ref);
+    let o = run_as_nobody(Impl::Ours);
+    assert_eq!(o, r);
+    assert_eq!(o.2, vec!["D1:line\n", "line\n", "D3:line\n", "D3:line\n"]);
+    assert!(o
+        .1
+        .contains("svlogd: warning: unable to read config: d2: access denied\n"));
+}
+
+/// Maximum resident set (kB) of svlogd fed `input`, measured by /usr/bin/time.
+fn max_rss_kb(args: &[&str], input: &[u8]) -> Option<u64> {
+    if !Path::new("/usr/bin/time").exists() {
+        return None;
+    }
+    let t = tmp();
+    std::fs::create_dir(t.path().join("d")).unwrap();
+    std::fs::write(t.path().join("d/config"), b"n0\n").unwrap();
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-f")
+        .arg("RSS %M")
+        .arg(bin("svlogd"))
+        .args(args)
+        .arg("d")
+        .current_dir(t.path());
+    let o = feed(c, input, 120.0);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    let rss = e.lines().last()?.strip_prefix("RSS ")?.parse().ok()?;
+    // Nothing lost: every byte is in the directory (plus the newline added at EOF).
+    let mut total = 0;
+    for f in std::fs::read_dir(t.path().join("d")).unwrap() {
+        let f = f.unwrap();
+        let n = f.file_name().into_string().unwrap();
+        if n == "current" || n.starts_with('@') {
+            total += f.metadata().unwrap().len();
+        }
+    }
+    assert!(total >= input.len() as u64, "{total} < {}", input.len());
+    Some(rss)
+}
+
+#[test]
+fn memory_is_bounded_for_endless_lines_and_binary_data() {
+    // 48 MB without a newline, then 48 MB of random binary data; n0 keeps every byte.
+    let endless = vec![b'x'; 48 << 20];
+    let mut rng = Rng(7);
+    let binary: Vec<u8> = (0..(48 << 20) / 8)
+        .flat_map(|_| rng.next().to_le_bytes())
+        .collect();
+    for (what, input) in [("endless line", &endless), ("binary", &binary)] {
+        let Some(rss) = max_rss_kb(&["-tt", "-r", "_"], input) else {
+            return;
+        };
+        assert!(rss < 16 * 1024, "{what}: max RSS {rss} kB");
+    }
+}

@@ -28,6 +28,9 @@ pub const EXIT_OK: i32 = 0;
 /// How much is read from stdin at once.
 const READ_AT_ONCE: usize = 128 * 1024;
 
+/// Copies of lines for stderr are written out once this much is pending.
+const STDERR_FLUSH_AT: usize = 64 * 1024;
+
 const USAGE: &[u8] = b" [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...";
 
 /// The timestamp prefix of a line (`-t`, `-tt`, `-ttt`), formatted once per input chunk.
@@ -141,6 +144,10 @@ impl Sink<Tai64n> for Out<'_> {
                     self.stderr.extend_from_slice(b"...");
                 }
                 self.stderr.push(b'\n');
+                if self.stderr.len() >= STDERR_FLUSH_AT {
+                    let _ = sys::write_all(2, self.stderr);
+                    self.stderr.clear();
+                }
             }
         }
     }
