@@ -1225,8 +1225,11 @@ fn unreadable_config_reuses_shared_buffer_quirk() {
                 std::os::unix::fs::chown(p.join(d), Some(65534), Some(65534)).unwrap();
             }
             for d in ["d2", "d4"] {
-                std::fs::set_permissions(p.join(d).join("config"), PermissionsExt::from_mode(0))
-                    .unwrap();
+                std::fs::set_permissions(
+                    p.join(d).join("config"),
+                    PermissionsExt::from_mode(0o000),
+                )
+                .unwrap();
             }
             std::fs::set_permissions(p, PermissionsExt::from_mode(0o755)).unwrap();
         },
