@@ -1313,3 +1313,45 @@ fn memory_is_bounded_for_endless_lines_and_binary_data() {
         assert!(rss < 16 * 1024, "{what}: max RSS {rss} kB");
     }
 }
+
+/// HUP and ALRM scenario run on one implementation: (stderr, tree).
+fn signal_scenario(i: Impl) -> (String, Vec<Entry>) {
+    let t = tmp();
+    let d = t.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("config"), b"e*warn*\n").unwrap();
+    let mut l = Live::start(i, t.path(), &["-v", "d"]);
+    l.wait_err("new: d/current");
+    l.write(b"first\na warning\npar");
+    l.drained();
+    l.wait_err("a warning\n");
+    // HUP mid-line: the partial line is written under the new config (prefix, patterns).
+    std::fs::write(d.join("config"), b"pNEW:\n-*drop*\n").unwrap();
+    l.p.signal(libc::SIGHUP);
+    must(10.0, "reopen", || {
+        l.err().matches("read: d/config").count() == 2
+    });
+    l.write(b"tial\ndrop me\nkept\n");
+    l.drained();
+    l.p.signal(libc::SIGALRM);
+    must(10.0, "rotation", || files(&d, ".s").len() == 1);
+    l.write(b"after\n");
+    drop(l.stdin);
+    assert_eq!(l.p.wait_exit(10.0).and_then(|s| s.code()), Some(0));
+    let err = norm_err(read(&l.err).as_bytes());
+    let tree = snap(&d)
+        .into_iter()
+        .filter(|e| !e.0.starts_with("stderr"))
+        .collect();
+    (err, tree)
+}
+
+#[test]
+fn hup_and_alrm_match_runit() {
+    let r = signal_scenario(Impl::Ref);
+    let o = signal_scenario(Impl::Ours);
+    assert_eq!(o.0, r.0, "stderr");
+    assert_eq!(o.1, r.1, "tree");
+    let s = o.1.iter().find(|e| e.0 == "@1.s").unwrap();
+    assert_eq!(s.2, b"first\na warning\nNEW:partial\nNEW:kept\n");
+}
