@@ -545,8 +545,9 @@ fn udp_address_warnings() {
     }
 }
 
-#[test]
-fn udp_sends_lines() {
+/// Runs `i` with two UDP directories (`u` with a prefix, `U`) aimed at a local socket;
+/// returns the sorted datagrams and both `current` files, timestamps normalised.
+fn udp_run(i: Impl) -> (Vec<Vec<u8>>, Vec<u8>, Vec<u8>) {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -561,7 +562,7 @@ fn udp_sends_lines() {
     .unwrap();
     std::fs::write(t.path().join("e/config"), format!("U127.0.0.1:{port}\n")).unwrap();
     let o = feed(
-        cmd(Impl::Ours, t.path(), &["-tt", "-l", "10", "d", "e"]),
+        cmd(i, t.path(), &["-tt", "-l", "10", "-b", "20", "d", "e"]),
         b"hello\n0123456789ABC\n",
         10.0,
     );
@@ -573,8 +574,16 @@ fn udp_sends_lines() {
         got.push(norm_stamps(&buf[..n]));
     }
     got.sort();
+    let d = norm_stamps(&std::fs::read(t.path().join("d/current")).unwrap());
+    let e = std::fs::read(t.path().join("e/current")).unwrap();
+    (got, d, e)
+}
+
+#[test]
+fn udp_sends_lines() {
+    let o = udp_run(Impl::Ours);
     assert_eq!(
-        got,
+        o.0,
         vec![
             b"T_ 0123456789...\n".to_vec(),
             b"T_ PFX 0123456789...\n".to_vec(),
@@ -582,9 +591,9 @@ fn udp_sends_lines() {
             b"T_ hello\n".to_vec(),
         ]
     );
-    let d = norm_stamps(&std::fs::read(t.path().join("d/current")).unwrap());
-    assert_eq!(d, b"T_ PFX hello\nT_ PFX 0123456789ABC\n");
-    assert_eq!(std::fs::read(t.path().join("e/current")).unwrap(), b"");
+    assert_eq!(o.1, b"T_ PFX hello\nT_ PFX 0123456789ABC\n");
+    assert_eq!(o.2, b"", "U: nothing written to the directory");
+    assert_eq!(o, udp_run(Impl::Ref), "same datagrams and files as runit");
 }
 
 // ------------------------------------------------------------------ rotation
@@ -1053,7 +1062,7 @@ fn disk_full_prune_matches_runit() {
 fn random_inputs_match_runit() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for case in 0..25 {
-        let len = *rng.pick(&[5u64, 17, 40, 100, 1000]);
+        let len = *rng.pick(&[1u64, 2, 5, 17, 40, 100, 1000]);
         let buflen = len + 1 + rng.below(50);
         let mut input = Vec::new();
         for _ in 0..rng.below(200) {
