@@ -1364,3 +1364,26 @@ fn hup_and_alrm_match_runit() {
     let s = o.1.iter().find(|e| e.0 == "@1.s").unwrap();
     assert_eq!(s.2, b"first\na warning\nNEW:partial\nNEW:kept\n");
 }
+
+#[test]
+fn sigchld_publishes_processor_output_while_idle() {
+    // The processor finishes while svlogd waits for input: SIGCHLD is handled at once.
+    let t = tmp();
+    let d = t.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("config"), b"!tr a-z A-Z\n").unwrap();
+    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
+    l.wait_err("new: d/current");
+    l.write(b"hello\n");
+    l.drained();
+    l.p.signal(libc::SIGALRM);
+    must(10.0, "processed file", || files(&d, ".s").len() == 1);
+    assert_eq!(read(&files(&d, ".s")[0]), "HELLO\n");
+    assert!(files(&d, ".u").is_empty() && files(&d, ".t").is_empty());
+    l.wait_err("svlogd: info: sigchild received.\nsvlogd: info: processed: d/@");
+    assert!(l.p.alive(), "still logging");
+    l.write(b"more\n");
+    drop(l.stdin);
+    assert_eq!(l.p.wait_exit(10.0).and_then(|s| s.code()), Some(0));
+    assert_eq!(read(d.join("current")), "more\n");
+}
