@@ -1,3 +1,2 @@
 //! Integration tests for `runsvdir`.
-#[allow(unused_imports)]
-use crate::common::*;
+#[allow(unused_imports)] use crate::common::*;

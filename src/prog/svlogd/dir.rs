@@ -17,6 +17,8 @@ use std::ffi::CString;
 const FLUSH_AT: usize = 128 * 1024;
 /// runit's pause before retrying a failed operation.
 const PAUSE_MS: u64 = 3000;
+/// Exit code of a processor child whose setup failed (formats.md §7).
+const EXIT_PROCESSOR_SETUP: i32 = 111;
 /// Length of a rotated file's name: `@`, 24 hex digits, `.`, suffix.
 const OLD_NAME_LEN: usize = 27;
 
@@ -651,7 +653,7 @@ fn processor_child(
     sys::signals::reset_child_signals();
     let fail = |what: &[u8], e: Errno| -> ! {
         msg::err_errno(&[b"svlogd: fatal: ", what, b": ", dir], e);
-        sys::exit_now(111)
+        sys::exit_now(EXIT_PROCESSOR_SETUP)
     };
     let place = |fd: i32, to: i32| -> sys::Res<()> {
         if fd != to {
