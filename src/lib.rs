@@ -12,9 +12,9 @@ pub mod msg;
 pub mod prog;
 pub mod status;
 pub mod svdir;
-pub mod tai;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod tai;
 
 /// Program entry: the arguments as raw bytes (argv[0] included), the exit code back.
 pub type Main = fn(Vec<Vec<u8>>) -> i32;

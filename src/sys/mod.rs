@@ -4,8 +4,14 @@
 //! for it through `msg::errstr`), and owns EINTR: callers never loop on it (house rule 5).
 //! Paths are `&CStr` so that hot paths (runsv's status writes, child starts) can use names
 //! built once at start-up and never allocate.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
+pub mod init;
 pub mod signals;
 
 use std::ffi::{CStr, CString};
@@ -272,7 +278,11 @@ pub fn dup2(from: i32, to: i32) -> Res<()> {
 pub fn set_cloexec(fd: i32, on: bool) -> Res<()> {
     // SAFETY: plain fcntl calls on an fd.
     let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    let nfl = if on { fl | libc::FD_CLOEXEC } else { fl & !libc::FD_CLOEXEC };
+    let nfl = if on {
+        fl | libc::FD_CLOEXEC
+    } else {
+        fl & !libc::FD_CLOEXEC
+    };
     // SAFETY: as above.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, nfl) }).map(|_| ())
 }
@@ -280,7 +290,11 @@ pub fn set_cloexec(fd: i32, on: bool) -> Res<()> {
 pub fn set_nonblock(fd: i32, on: bool) -> Res<()> {
     // SAFETY: plain fcntl calls on an fd.
     let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
+    let nfl = if on {
+        fl | libc::O_NONBLOCK
+    } else {
+        fl & !libc::O_NONBLOCK
+    };
     // SAFETY: as above.
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
 }

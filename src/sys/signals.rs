@@ -44,7 +44,11 @@ pub fn catch(sig: i32) -> Res<()> {
     } else {
         libc::SA_RESTART
     };
-    sigaction(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t, flags)
+    sigaction(
+        sig,
+        on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        flags,
+    )
 }
 
 pub fn ignore(sig: i32) -> Res<()> {

@@ -46,7 +46,10 @@ pub fn ref_bin(name: &str) -> PathBuf {
 
 /// A temporary directory removed on drop.
 pub fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("runit-rs-test.").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("runit-rs-test.")
+        .tempdir()
+        .unwrap()
 }
 
 /// Writes an executable shell script.
@@ -137,7 +140,9 @@ pub fn spawn_logged(mut cmd: Command, dir: &Path, tag: &str) -> Proc {
 /// Runs a command to completion with a time limit (killing its group on overrun).
 pub fn run_cmd(mut cmd: Command, secs: f64) -> Output {
     cmd.process_group(0);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawn");
     let pid = child.id() as i32;
     let (tx, rx) = std::sync::mpsc::channel();
