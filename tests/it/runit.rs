@@ -777,3 +777,130 @@ fn utmpset_usage_errors_and_long_line() {
     );
     assert_eq!(o.status.code(), Some(111));
 }
+
+// ---------------------------------------------------------------- QEMU boot
+
+/// The Debian cloud kernel unpacked by scripts/fetch-qemu.
+fn kernel() -> PathBuf {
+    let boot = repo().join("qemu/root/boot");
+    std::fs::read_dir(&boot)
+        .ok()
+        .and_then(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("vmlinuz-")
+            })
+        })
+        .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
+}
+
+/// Boots the kernel with our runit as init (via our runit-init as /sbin/init) in QEMU
+/// with software emulation; the trigger service runs `runit-init ACTION` once all services
+/// are up. Returns the serial console's lines.
+fn qemu_boot(action: &str) -> Vec<String> {
+    let t = tmp();
+    let initrd = t.path().join("initrd.cpio.gz");
+    let mut b = Command::new(repo().join("tests/qemu/build-initramfs"));
+    b.arg(&initrd).arg(bin("runit").parent().unwrap());
+    let o = run_cmd(b, 60.0);
+    assert!(o.status.success(), "initramfs: {}", stderr(&o));
+    let mut q = Command::new("qemu-system-x86_64");
+    q.args([
+        "-accel", "tcg", "-m", "256", "-display", "none", "-serial", "stdio",
+    ]);
+    q.args(["-monitor", "none", "-no-reboot", "-kernel"])
+        .arg(kernel());
+    q.arg("-initrd").arg(&initrd).arg("-append").arg(format!(
+        "console=ttyS0 rdinit=/sbin/init panic=-1 quiet runit_test={action}"
+    ));
+    let start = std::time::Instant::now();
+    let o = run_cmd(q, 60.0);
+    let out = stdout(&o);
+    eprintln!(
+        "qemu boot + runit-init {action}: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(o.status.success(), "qemu failed: {}\n{out}", stderr(&o));
+    out.lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
+}
+
+/// Asserts that lines containing each of `want` appear in this order.
+fn in_order(lines: &[String], want: &[&str]) {
+    let mut i = 0;
+    for w in want {
+        match lines[i..].iter().position(|l| l.contains(w)) {
+            Some(k) => i += k + 1,
+            None => panic!(
+                "missing {w:?} (in order) in console output:\n{}",
+                lines.join("\n")
+            ),
+        }
+    }
+}
+
+fn boot_sequence(action: &str, last: &[&str]) {
+    let l = qemu_boot(action);
+    let mut want = vec![
+        "- runit: $Id: runit-rs",
+        "- runit: enter stage: /etc/runit/1",
+        "STAGE1 done",
+        "- runit: leave stage: /etc/runit/1",
+        "- runit: enter stage: /etc/runit/2",
+        "STAGE2 services=",
+        "ALL SERVICES UP",
+    ];
+    let trigger = format!("TRIGGER runit-init {action}");
+    want.push(&trigger);
+    want.extend([
+        "- runit: leave stage: /etc/runit/2",
+        "- runit: enter stage: /etc/runit/3",
+        "STAGE3 services down",
+        "- runit: leave stage: /etc/runit/3",
+        "- runit: sending KILL signal to all processes...",
+    ]);
+    want.extend(last);
+    in_order(&l, &want);
+    // both services came up before, and went down in stage 3 (before its check passed)
+    let pos = |w: &str| {
+        l.iter()
+            .position(|x| x.starts_with(w))
+            .unwrap_or(usize::MAX)
+    };
+    let all_up = pos("ALL SERVICES UP");
+    for s in ["a", "b"] {
+        assert!(
+            pos(&format!("SVC {s} up")) < all_up,
+            "{s} up:\n{}",
+            l.join("\n")
+        );
+        let down = pos(&format!("SVC {s} down"));
+        assert!(
+            down > all_up && down < pos("STAGE3 services down"),
+            "{s} down"
+        );
+    }
+    for bad in ["child failed", "child crashed", "Kernel panic"] {
+        assert!(
+            !l.iter().any(|x| x.contains(bad)),
+            "{bad}:\n{}",
+            l.join("\n")
+        );
+    }
+}
+
+#[test]
+fn qemu_boot_then_runit_init_0_powers_off() {
+    boot_sequence("0", &["- runit: power off...", "reboot: Power down"]);
+}
+
+#[test]
+fn qemu_boot_then_runit_init_6_reboots() {
+    boot_sequence(
+        "6",
+        &["- runit: system reboot.", "reboot: Restarting system"],
+    );
+}
