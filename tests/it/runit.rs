@@ -880,7 +880,8 @@ fn boot_sequence(action: &str, last: &[&str]) {
         let down = pos(&format!("SVC {s} down"));
         assert!(
             down > all_up && down < pos("STAGE3 services down"),
-            "{s} down"
+            "{s} down:\n{}",
+            l.join("\n")
         );
     }
     for bad in ["child failed", "child crashed", "Kernel panic"] {
@@ -902,5 +903,61 @@ fn qemu_boot_then_runit_init_6_reboots() {
     boot_sequence(
         "6",
         &["- runit: system reboot.", "reboot: Restarting system"],
+    );
+}
+
+#[test]
+fn missing_stage_2_is_reported_and_skipped_like_debian() {
+    let mut outs = Vec::new();
+    for runit in [bin("runit"), ref_bin("runit")] {
+        let t = Pid1::tree();
+        script(t.path().join("etc/1"), "exit 0");
+        script(t.path().join("etc/3"), "exit 0");
+        let mut p = Pid1::start(t, &runit);
+        p.wait_line(10.0, "- runit: power off...");
+        let _ = p.exit(10.0);
+        outs.push(p.lines());
+    }
+    assert_eq!(
+        outs[0],
+        lines(&[
+            "- runit: $Id: ID $: booting.",
+            RO_CONSOLE,
+            "- runit: enter stage: /etc/runit/1",
+            "- runit: leave stage: /etc/runit/1",
+            "- runit: enter stage: /etc/runit/2",
+            "- runit: fatal: unable to start child: /etc/runit/2: file does not exist",
+            "- runit: leave stage: /etc/runit/2",
+            "- runit: enter stage: /etc/runit/3",
+            "- runit: leave stage: /etc/runit/3",
+            "- runit: sending KILL signal to all processes...",
+            "- runit: power off...",
+        ])
+    );
+    assert_eq!(outs[0], outs[1], "differs from Debian's runit");
+}
+
+#[test]
+fn container_sigterm_during_stage1_skips_stage2() {
+    let t = Pid1::tree();
+    let d = t.path().display().to_string();
+    stages(
+        t.path(),
+        &format!("touch {d}/s1; while [ ! -e {d}/go ]; do sleep 0.01; done"),
+        &format!("touch {d}/s2"),
+        "exit 4",
+    );
+    let mut p = Pid1::start(t, &bin("runit"));
+    let pid = p.host_pid();
+    must(10.0, "stage 1 running", || p.dir().join("s1").exists());
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    // (runit takes the TERM at once: it waits in ppoll with TERM unblocked)
+    std::fs::write(p.dir().join("go"), "").unwrap();
+    assert_eq!(p.exit(10.0).code(), Some(4));
+    assert!(!p.dir().join("s2").exists(), "stage 2 ran");
+    let l = p.lines();
+    assert!(
+        l.contains(&"- runit: warning: skipping stage 2...".to_string()),
+        "{l:?}"
     );
 }
