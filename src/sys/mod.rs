@@ -11,8 +11,10 @@
     clippy::indexing_slicing
 )]
 
+pub mod alloc_audit;
 pub mod init;
 pub mod signals;
+pub mod user;
 
 use std::ffi::{CStr, CString};
 
@@ -135,6 +137,19 @@ pub fn execv(path: &CStr, argv: &Argv) -> Errno {
     // SAFETY: path is NUL-terminated and argv is a NULL-terminated array of valid C strings
     // that outlive the call.
     unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+    errno()
+}
+
+/// `execv` with an argv of up to 7 C strings, its pointer array built on the stack: for
+/// forked children of supervisors, which must not allocate. Returns only on failure.
+pub fn execv_cstrs(path: &CStr, args: &[&CStr]) -> Errno {
+    let mut ptrs: [*const libc::c_char; 8] = [std::ptr::null(); 8];
+    for (p, a) in ptrs.iter_mut().zip(args.iter().take(7)) {
+        *p = a.as_ptr();
+    }
+    // SAFETY: ptrs is NULL-terminated (at most 7 entries used) and points at C strings that
+    // outlive the call.
+    unsafe { libc::execv(path.as_ptr(), ptrs.as_ptr()) };
     errno()
 }
 
