@@ -6,7 +6,8 @@
 #
 # Per boot, three figures:
 #   boot     host seconds from starting qemu to the "ALL SERVICES UP" console line
-#   stages   guest seconds from stage 1's first line to "ALL SERVICES UP" (runit's share)
+#   stages   guest seconds (monotonic clock, ns resolution) from stage 1's first line to
+#            "ALL SERVICES UP" (runit's share of the boot)
 #   halt     host seconds from the "TRIGGER runit-init 0" line to qemu's exit (power off)
 # Ours uses the initramfs default for runsvdir/runsv (tests/qemu/build-initramfs SV_IMPL);
 # Debian's run uses Debian's runsvdir/runsv. Ratio = ours / Debian (below 1: we are faster).
@@ -42,7 +43,7 @@ boot() {
         exit 1
     fi
     awk -v t0="$t0" -v tup="$tup" -v s1="$s1" -v up="$allup" -v tt="$ttrig" -v te="$now" \
-        'BEGIN { printf "%.3f %.3f %.3f\n", tup - t0, up - s1, te - tt }'
+        'BEGIN { printf "%.3f %.4f %.3f\n", tup - t0, (up - s1) / 1e9, te - tt }'
 }
 
 : > bench/out/boot.ours
@@ -54,13 +55,13 @@ done
 
 median() { # column file
     awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 printf '%-8s %10s %10s %8s   (median of %s boots each, seconds)\n' metric ours debian ratio "$runs"
 col=1
 for m in boot stages halt; do
     o=$(median $col bench/out/boot.ours)
     d=$(median $col bench/out/boot.debian)
-    awk -v m="$m" -v o="$o" -v d="$d" 'BEGIN { printf "%-8s %10.3f %10.3f %8.2f\n", m, o, d, o / d }'
+    awk -v m="$m" -v o="$o" -v d="$d" 'BEGIN { printf "%-8s %10.4f %10.4f %8.2f\n", m, o, d, o / d }'
     col=$((col + 1))
 done
