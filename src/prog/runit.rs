@@ -20,7 +20,6 @@
 //! `/etc/runit/exitcode` (if that file exists) or stage 3's own exit code, instead of
 //! calling reboot(2).
 
-use crate::msg;
 use crate::sys::{self, init, signals, Exited};
 use std::ffi::CStr;
 
@@ -87,7 +86,7 @@ struct Init {
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let _ = args; // runit ignores its arguments
     if sys::getpid() != 1 {
-        msg::err(&[FATAL, b"must be run as process no 1."]);
+        say(&[FATAL, b"must be run as process no 1."]);
         return EXIT_NOT_PID1;
     }
     init::fill_std_fds();
@@ -101,7 +100,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         match signals::selfpipe() {
             Ok(fd) => break fd,
             Err(e) => {
-                msg::err_errno(&[FATAL, b"unable to create selfpipe, pausing"], e);
+                say_errno(&[FATAL, b"unable to create selfpipe, pausing"], e);
                 sys::sleep_ms(PAUSE_MS);
             }
         }
@@ -118,7 +117,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         container,
         term_pending: false,
     };
-    msg::err(&[PFX, crate::msg::VERSION_ID, b": booting."]);
+    say(&[PFX, crate::msg::VERSION_ID, b": booting."]);
 
     // stage 1
     let mut skip2 = false;
@@ -130,7 +129,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     }
     leave(1);
     if skip2 || me.term_pending {
-        msg::err(&[WARN, b"skipping stage 2..."]);
+        say(&[WARN, b"skipping stage 2..."]);
     } else {
         // stage 2, restarted while it crashes or exits 111
         loop {
@@ -142,10 +141,10 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
                     if !again || stop {
                         break;
                     }
-                    msg::err(&[WARN, b"killing all processes in stage 2..."]);
+                    say(&[WARN, b"killing all processes in stage 2..."]);
                     let _ = sys::kill(-e.pid, libc::SIGKILL);
                     me.pause_reaping(PAUSE_MS as i64);
-                    msg::err(&[WARN, b"restarting."]);
+                    say(&[WARN, b"restarting."]);
                 }
             }
         }
@@ -168,6 +167,64 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     me.finish(code)
 }
 
+/// How long one message may wait for a full console (non-blocking) to drain.
+const CONSOLE_WAIT_MS: i64 = 500;
+
+/// One message line on fd 2 (the console, non-blocking). Unlike runit, which drops a line
+/// when the console's buffer is full (EAGAIN), the rest is retried for up to
+/// [`CONSOLE_WAIT_MS`]: a busy serial console loses no lines, a stuck one cannot hang PID 1.
+/// Stack buffer, no allocation: also used between fork and exec.
+fn say(parts: &[&[u8]]) {
+    let mut buf = [0u8; 1024];
+    let mut n = 0;
+    for p in parts.iter().copied().chain(std::iter::once(&b"\n"[..])) {
+        for &b in p {
+            if let Some(slot) = buf.get_mut(n) {
+                *slot = b;
+                n += 1;
+            }
+        }
+    }
+    let mut rest = buf.get(..n).unwrap_or(&[]);
+    let deadline = sys::now_mono_ms() + CONSOLE_WAIT_MS;
+    while !rest.is_empty() {
+        match sys::write(2, rest) {
+            Ok(0) => return,
+            Ok(k) => rest = rest.get(k..).unwrap_or(&[]),
+            Err(libc::EAGAIN) => {
+                let left = deadline - sys::now_mono_ms();
+                if left <= 0 {
+                    return;
+                }
+                let mut fds = [sys::PollFd {
+                    fd: 2,
+                    events: sys::POLLOUT,
+                    revents: 0,
+                }];
+                let _ = sys::poll(&mut fds, left as i32);
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// [`say`] with `: <err>` appended.
+fn say_errno(parts: &[&[u8]], errno: i32) {
+    let mut all: [&[u8]; 8] = [b""; 8];
+    let mut n = 0;
+    for (slot, p) in all.iter_mut().zip(parts.iter()) {
+        *slot = p;
+        n += 1;
+    }
+    if let Some(slot) = all.get_mut(n) {
+        *slot = b": ";
+    }
+    if let Some(slot) = all.get_mut(n + 1) {
+        *slot = crate::msg::errstr(errno).as_bytes();
+    }
+    say(all.get(..n + 2).unwrap_or(&all));
+}
+
 /// `warning: child failed/crashed: STAGE` for a non-zero end.
 fn report(n: u8, e: &Exited) {
     report_path(stage_path(n), e);
@@ -175,14 +232,14 @@ fn report(n: u8, e: &Exited) {
 
 fn report_path(path: &CStr, e: &Exited) {
     if e.signaled() {
-        msg::err(&[WARN, b"child crashed: ", path.to_bytes()]);
+        say(&[WARN, b"child crashed: ", path.to_bytes()]);
     } else if e.code() != 0 {
-        msg::err(&[WARN, b"child failed: ", path.to_bytes()]);
+        say(&[WARN, b"child failed: ", path.to_bytes()]);
     }
 }
 
 fn leave(n: u8) {
-    msg::err(&[PFX, b"leave stage: ", stage_path(n).to_bytes()]);
+    say(&[PFX, b"leave stage: ", stage_path(n).to_bytes()]);
 }
 
 /// Opens the console write-only and non-blocking onto the given fds; keeps them as they
@@ -209,7 +266,7 @@ fn fork_for(path: &CStr) -> sys::pid_t {
         match sys::fork() {
             Ok(pid) => return pid,
             Err(e) => {
-                msg::err_errno(
+                say_errno(
                     &[
                         FATAL,
                         b"unable to fork for \"",
@@ -227,12 +284,12 @@ fn fork_for(path: &CStr) -> sys::pid_t {
 /// In a forked child: announce, exec `path`, and on failure report and exit 0.
 fn child_exec(path: &CStr, argv: &Option<sys::Argv>) -> ! {
     signals::reset_child_signals();
-    msg::err(&[PFX, b"enter stage: ", path.to_bytes()]);
+    say(&[PFX, b"enter stage: ", path.to_bytes()]);
     let e = match argv {
         Some(a) => sys::execv(path, a),
         None => libc::ENOMEM,
     };
-    msg::err_errno(&[FATAL, b"unable to start child: ", path.to_bytes()], e);
+    say_errno(&[FATAL, b"unable to start child: ", path.to_bytes()], e);
     sys::exit_now(EXIT_CHILD_EXEC_FAILED)
 }
 
@@ -253,7 +310,7 @@ impl Init {
                             let _ = sys::close(fd);
                         }
                     }
-                    Err(e) => msg::err_errno(&[WARN, b"unable to open /dev/console"], e),
+                    Err(e) => say_errno(&[WARN, b"unable to open /dev/console"], e),
                 }
             } else {
                 let _ = sys::setsid();
@@ -273,7 +330,7 @@ impl Init {
             let term = self.container && signals::has(got, libc::SIGTERM);
             if n != 2 {
                 if cont || int {
-                    msg::err(&[WARN, b"signals only work in stage 2."]);
+                    say(&[WARN, b"signals only work in stage 2."]);
                 }
                 if term && n == 1 {
                     self.term_pending = true;
@@ -303,7 +360,7 @@ impl Init {
 
     /// Runs `/etc/runit/ctrlaltdel` and waits for it (runit.md §4).
     fn ctrlaltdel(&mut self) {
-        msg::err(&[PFX, b"ctrl-alt-del request..."]);
+        say(&[PFX, b"ctrl-alt-del request..."]);
         let argv = sys::Argv::new(&[CTRLALTDEL.to_bytes()]).ok();
         let pid = fork_for(CTRLALTDEL);
         if pid == 0 {
@@ -315,18 +372,18 @@ impl Init {
             match sys::wait_pid(pid) {
                 Ok(e) if e.pid == pid => {
                     if e.signaled() {
-                        msg::err(&[WARN, b"child crashed: ", CTRLALTDEL.to_bytes()]);
+                        say(&[WARN, b"child crashed: ", CTRLALTDEL.to_bytes()]);
                     }
                     break;
                 }
                 Ok(_) => continue,
                 Err(e) => {
-                    msg::err_errno(&[WARN, b"wait_pid"], e);
+                    say_errno(&[WARN, b"wait_pid"], e);
                     break;
                 }
             }
         }
-        msg::err(&[PFX, b"leave stage: ", CTRLALTDEL.to_bytes()]);
+        say(&[PFX, b"leave stage: ", CTRLALTDEL.to_bytes()]);
     }
 
     /// The stopit path: TERM to stage 2 (the process, not its group), up to 5 s for it to
@@ -349,14 +406,14 @@ impl Init {
             }
             let _ = self.wait_event(left.min(1000));
         }
-        msg::err(&[WARN, b"stage 2 not terminated, sending sigkill..."]);
+        say(&[WARN, b"stage 2 not terminated, sending sigkill..."]);
         let _ = sys::kill(pid, libc::SIGKILL);
         loop {
             match sys::wait_pid(pid) {
                 Ok(e) if e.pid == pid => break,
                 Ok(_) => continue,
                 Err(e) => {
-                    msg::err_errno(&[WARN, b"wait_pid"], e);
+                    say_errno(&[WARN, b"wait_pid"], e);
                     break;
                 }
             }
@@ -373,7 +430,7 @@ impl Init {
         };
         if let Err(e) = init::ppoll_unblocked(self.selfpipe, ms, unblock) {
             // cannot happen with a valid fd; pause rather than spin
-            msg::err_errno(&[WARN, b"poll"], e);
+            say_errno(&[WARN, b"poll"], e);
             sys::sleep_ms(1000);
         }
         signals::drain(self.selfpipe)
@@ -391,7 +448,7 @@ impl Init {
                 }
                 Ok(None) | Err(libc::ECHILD) => break,
                 Err(e) => {
-                    msg::err_errno(&[WARN, b"wait_nohang, pausing"], e);
+                    say_errno(&[WARN, b"wait_nohang, pausing"], e);
                     sys::sleep_ms(1000);
                     break;
                 }
@@ -416,7 +473,7 @@ impl Init {
     /// After stage 3: kill everything, then reboot, power off or halt; in a container, exit.
     fn finish(&mut self, stage3_code: i32) -> i32 {
         console_onto(&[2]);
-        msg::err(&[PFX, b"sending KILL signal to all processes..."]);
+        say(&[PFX, b"sending KILL signal to all processes..."]);
         let _ = sys::kill(-1, libc::SIGKILL);
         if self.container {
             // collect the killed ones (bounded: a process stuck in D state must not hang us)
@@ -431,9 +488,9 @@ impl Init {
                 }
             }
             if owner_executable(REBOOT) {
-                msg::err(&[PFX, b"system reboot."]);
+                say(&[PFX, b"system reboot."]);
             } else {
-                msg::err(&[PFX, b"power off..."]);
+                say(&[PFX, b"power off..."]);
             }
             sync_unless_nosync();
             return container_exit_code(stage3_code);
@@ -465,15 +522,15 @@ impl Init {
 /// The reboot / power off / halt sequence (runit.md §5 step 2).
 fn final_step() {
     if owner_executable(REBOOT) {
-        msg::err(&[PFX, b"system reboot."]);
+        say(&[PFX, b"system reboot."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_AUTOBOOT);
     } else {
-        msg::err(&[PFX, b"power off..."]);
+        say(&[PFX, b"power off..."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_POWER_OFF);
         sys::sleep_ms(2000);
-        msg::err(&[PFX, b"system halt."]);
+        say(&[PFX, b"system halt."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_HALT_SYSTEM);
     }

@@ -805,34 +805,79 @@ fn kernel() -> PathBuf {
 
 /// Boots the kernel with our runit as init (via our runit-init as /sbin/init) in QEMU
 /// with software emulation; the trigger service runs `runit-init ACTION` once all services
-/// are up. Returns the serial console's lines.
+/// are up (ACTION `cad`: nothing, the test presses Ctrl-Alt-Del through QEMU's monitor).
+/// Returns the serial console's lines.
 fn qemu_boot(action: &str) -> Vec<String> {
+    use std::io::{BufRead, Write};
     let t = tmp();
     let initrd = t.path().join("initrd.cpio.gz");
     let mut b = Command::new(repo().join("tests/qemu/build-initramfs"));
     b.arg(&initrd).arg(bin("runit").parent().unwrap());
     let o = run_cmd(b, 60.0);
     assert!(o.status.success(), "initramfs: {}", stderr(&o));
+    let monitor = t.path().join("monitor.sock");
     let mut q = Command::new("qemu-system-x86_64");
     q.args([
         "-accel", "tcg", "-m", "256", "-display", "none", "-serial", "stdio",
     ]);
-    q.args(["-monitor", "none", "-no-reboot", "-kernel"])
-        .arg(kernel());
+    q.arg("-monitor")
+        .arg(format!("unix:{},server=on,wait=off", monitor.display()));
+    q.args(["-no-reboot", "-kernel"]).arg(kernel());
     q.arg("-initrd").arg(&initrd).arg("-append").arg(format!(
         "console=ttyS0 rdinit=/sbin/init panic=-1 quiet runit_test={action}"
     ));
+    q.stdout(std::process::Stdio::piped());
     let start = std::time::Instant::now();
-    let o = run_cmd(q, 60.0);
-    let out = stdout(&o);
+    let mut p = spawn(q);
+    let out = p.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // bytes, not str lines: the firmware may print bytes that are not UTF-8
+        let mut r = std::io::BufReader::new(out);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let l = String::from_utf8_lossy(&buf);
+            let l = l.trim_end_matches(['\n', '\r']).to_string();
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = start + std::time::Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let mut pressed = false;
+    // kept open until QEMU exits: closing it at once can drop the command unread
+    let mut _monitor = None;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) => {
+                if action == "cad" && !pressed && l.starts_with("ALL SERVICES UP") {
+                    let mut m = std::os::unix::net::UnixStream::connect(&monitor).unwrap();
+                    m.write_all(b"sendkey ctrl-alt-delete\n").unwrap();
+                    _monitor = Some(m);
+                    pressed = true;
+                }
+                lines.push(l);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("boot overran 60 s:\n{}", lines.join("\n"))
+            }
+        }
+    }
+    let st = p.wait_exit(10.0).expect("qemu exits after its output ends");
     eprintln!(
-        "qemu boot + runit-init {action}: {:.1} s",
+        "qemu boot + {action}: {:.1} s",
         start.elapsed().as_secs_f64()
     );
-    assert!(o.status.success(), "qemu failed: {}\n{out}", stderr(&o));
-    out.lines()
-        .map(|l| l.trim_end_matches('\r').to_string())
-        .collect()
+    assert!(st.success(), "qemu failed: {st:?}\n{}", lines.join("\n"));
+    lines
 }
 
 /// Asserts that lines containing each of `want` appear in this order.
@@ -849,7 +894,7 @@ fn in_order(lines: &[String], want: &[&str]) {
     }
 }
 
-fn boot_sequence(action: &str, last: &[&str]) {
+fn boot_sequence(action: &str, middle: &[&str], last: &[&str]) {
     let l = qemu_boot(action);
     let mut want = vec![
         "- runit: $Id: runit-rs",
@@ -860,8 +905,7 @@ fn boot_sequence(action: &str, last: &[&str]) {
         "STAGE2 services=",
         "ALL SERVICES UP",
     ];
-    let trigger = format!("TRIGGER runit-init {action}");
-    want.push(&trigger);
+    want.extend(middle);
     want.extend([
         "- runit: leave stage: /etc/runit/2",
         "- runit: enter stage: /etc/runit/3",
@@ -902,13 +946,18 @@ fn boot_sequence(action: &str, last: &[&str]) {
 
 #[test]
 fn qemu_boot_then_runit_init_0_powers_off() {
-    boot_sequence("0", &["- runit: power off...", "reboot: Power down"]);
+    boot_sequence(
+        "0",
+        &["TRIGGER runit-init 0"],
+        &["- runit: power off...", "reboot: Power down"],
+    );
 }
 
 #[test]
 fn qemu_boot_then_runit_init_6_reboots() {
     boot_sequence(
         "6",
+        &["TRIGGER runit-init 6"],
         &["- runit: system reboot.", "reboot: Restarting system"],
     );
 }
@@ -966,5 +1015,21 @@ fn container_sigterm_during_stage1_skips_stage2() {
     assert!(
         l.contains(&"- runit: warning: skipping stage 2...".to_string()),
         "{l:?}"
+    );
+}
+
+#[test]
+fn qemu_boot_then_ctrl_alt_del_runs_ctrlaltdel_and_halts() {
+    // the kernel turns the key press into SIGINT for PID 1 (runit disabled the immediate
+    // reboot with RB_DISABLE_CAD); /etc/runit/ctrlaltdel makes stopit executable
+    boot_sequence(
+        "cad",
+        &[
+            "- runit: ctrl-alt-del request...",
+            "- runit: enter stage: /etc/runit/ctrlaltdel",
+            "CTRLALTDEL ran",
+            "- runit: leave stage: /etc/runit/ctrlaltdel",
+        ],
+        &["- runit: power off...", "reboot: Power down"],
     );
 }
