@@ -1033,3 +1033,34 @@ fn qemu_boot_then_ctrl_alt_del_runs_ctrlaltdel_and_halts() {
         &["- runit: power off...", "reboot: Power down"],
     );
 }
+
+#[test]
+fn ctrlaltdel_sequence_same_as_debian_runit() {
+    // Debian's runit 2.1.2 keeps its flags in /run/runit.{stopit,reboot}: /run is a private
+    // tmpfs here, and ctrlaltdel sets both spellings
+    let mut outs = Vec::new();
+    for runit in [bin("runit"), ref_bin("runit")] {
+        let t = Pid1::tree();
+        let d = t.path().display().to_string();
+        stages(
+            t.path(),
+            "exit 0",
+            &format!("touch {d}/up; exec sleep 1000"),
+            "exit 1",
+        );
+        script(
+            t.path().join("etc/ctrlaltdel"),
+            "cd /etc/runit && touch stopit reboot /run/runit.stopit /run/runit.reboot && \
+             chmod 100 stopit reboot /run/runit.stopit /run/runit.reboot; exit 7",
+        );
+        let mut p = Pid1::start_with(t, &runit, "mount -t tmpfs none /run &&");
+        let pid = p.host_pid();
+        must(10.0, "stage 2 up", || p.dir().join("up").exists());
+        assert!(unsafe_kill(pid, libc::SIGINT));
+        p.wait_line(10.0, "- runit: system reboot.");
+        let _ = p.exit(10.0);
+        outs.push(p.lines());
+    }
+    assert!(outs[0].contains(&"- runit: ctrl-alt-del request...".to_string()));
+    assert_eq!(outs[0], outs[1], "differs from Debian's runit");
+}
