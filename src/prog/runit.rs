@@ -492,7 +492,10 @@ impl Init {
             } else {
                 say(&[PFX, b"power off..."]);
             }
-            sync_unless_nosync();
+            // only the container's own file system: sync(2) would flush the whole host
+            if sys::stat(NOSYNC).is_err() {
+                let _ = init::syncfs_path(c"/");
+            }
             return container_exit_code(stage3_code);
         }
         // when fork fails, runit does the final step itself

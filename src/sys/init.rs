@@ -97,3 +97,13 @@ pub fn ppoll_unblocked(fd: i32, timeout_ms: i64, unblock: &[i32]) -> Result<bool
     }
     Ok(r > 0 && pfd.revents & libc::POLLIN != 0)
 }
+
+/// `syncfs(2)` on the file system holding `path` (a container syncs its own root, not
+/// every file system of the host).
+pub fn syncfs_path(path: &CStr) -> Res<()> {
+    let fd = super::open(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    // SAFETY: plain system call on an fd we own.
+    let r = check(unsafe { libc::syncfs(fd) }).map(|_| ());
+    let _ = super::close(fd);
+    r
+}
