@@ -41,11 +41,16 @@ impl Pid1 {
 
     /// `pre` is shell run inside the namespace before exec'ing runit.
     fn start_with(t: tempfile::TempDir, runit: &Path, pre: &str) -> Pid1 {
+        Self::start_wrapped(t, runit, pre, "")
+    }
+
+    /// `wrap` is a command prefix for runit (e.g. setpriv dropping a capability).
+    fn start_wrapped(t: tempfile::TempDir, runit: &Path, pre: &str, wrap: &str) -> Pid1 {
         let mut c = Command::new("unshare");
         c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"]);
         c.arg(format!(
             "mount --bind \"$1\"/etc /etc/runit && mount --bind \"$1\"/console /dev/console \
-             && mount -o remount,bind,ro /dev/console && {pre} exec \"$2\""
+             && mount -o remount,bind,ro /dev/console && {pre} exec {wrap} \"$2\""
         ));
         c.arg("sh").arg(t.path()).arg(runit);
         let p = spawn_logged(c, t.path(), "runit");
@@ -1063,4 +1068,31 @@ fn ctrlaltdel_sequence_same_as_debian_runit() {
     }
     assert!(outs[0].contains(&"- runit: ctrl-alt-del request...".to_string()));
     assert_eq!(outs[0], outs[1], "differs from Debian's runit");
+}
+
+#[test]
+fn container_mode_without_cap_sys_boot_like_docker() {
+    // Docker's default: no CAP_SYS_BOOT (number 22; reboot(2) answers EPERM)
+    let t = Pid1::tree();
+    container_stage(t.path(), 6);
+    let mut p = Pid1::start_wrapped(
+        t,
+        &bin("runit"),
+        "",
+        "setpriv --inh-caps=-sys_boot --bounding-set=-sys_boot",
+    );
+    let pid = p.host_pid();
+    must(15.0, "services up", || {
+        p.dir().join("up-a").exists() && p.dir().join("up-b").exists()
+    });
+    let eff = read(format!("/proc/{pid}/status"))
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:\t").map(str::to_string))
+        .unwrap();
+    let eff = u64::from_str_radix(eff.trim(), 16).unwrap();
+    assert_eq!(eff & (1 << 22), 0, "CAP_SYS_BOOT still there");
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    assert_eq!(p.exit(20.0).code(), Some(6), "{}", p.err());
+    assert_eq!(read(p.dir().join("down-a")), "down\n");
+    assert_eq!(read(p.dir().join("down-b")), "down\n");
 }
