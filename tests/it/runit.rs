@@ -1096,3 +1096,24 @@ fn container_mode_without_cap_sys_boot_like_docker() {
     assert_eq!(read(p.dir().join("down-a")), "down\n");
     assert_eq!(read(p.dir().join("down-b")), "down\n");
 }
+
+#[test]
+fn runit_init_as_pid1_execs_sbin_runit() {
+    // /sbin is covered by a directory holding only our runit
+    let t = Pid1::tree();
+    std::fs::create_dir(t.path().join("sbin")).unwrap();
+    std::fs::copy(bin("runit"), t.path().join("sbin/runit")).unwrap();
+    let d = t.path().display().to_string();
+    stages(
+        t.path(),
+        &format!("tr '\\0' ' ' < /proc/1/cmdline > {d}/cmdline"),
+        "exit 0",
+        "exit 0",
+    );
+    let mut p = Pid1::start_with(t, &bin("runit-init"), "mount --bind \"$1\"/sbin /sbin &&");
+    assert_eq!(p.exit(10.0).code(), Some(0), "{}", p.err());
+    assert_eq!(read(p.dir().join("cmdline")), "runit ", "argv of runit");
+    let l = p.lines();
+    assert_eq!(l[0], "- runit: $Id: ID $: booting.");
+    assert_eq!(l.last().unwrap(), "- runit: power off...");
+}
