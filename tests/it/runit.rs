@@ -812,7 +812,7 @@ fn kernel() -> PathBuf {
 /// with software emulation; the trigger service runs `runit-init ACTION` once all services
 /// are up (ACTION `cad`: nothing, the test presses Ctrl-Alt-Del through QEMU's monitor).
 /// Returns the serial console's lines.
-fn qemu_boot(action: &str) -> Vec<String> {
+fn qemu_boot(action: &str, extra: &str) -> Vec<String> {
     use std::io::{BufRead, Write};
     let t = tmp();
     let initrd = t.path().join("initrd.cpio.gz");
@@ -829,7 +829,7 @@ fn qemu_boot(action: &str) -> Vec<String> {
         .arg(format!("unix:{},server=on,wait=off", monitor.display()));
     q.args(["-no-reboot", "-kernel"]).arg(kernel());
     q.arg("-initrd").arg(&initrd).arg("-append").arg(format!(
-        "console=ttyS0 rdinit=/sbin/init panic=-1 quiet runit_test={action}"
+        "console=ttyS0 rdinit=/sbin/init panic=-1 quiet runit_test={action} {extra}"
     ));
     q.stdout(std::process::Stdio::piped());
     let start = std::time::Instant::now();
@@ -900,7 +900,16 @@ fn in_order(lines: &[String], want: &[&str]) {
 }
 
 fn boot_sequence(action: &str, middle: &[&str], last: &[&str]) {
-    let l = qemu_boot(action);
+    boot_sequence_with(action, "", middle, last)
+}
+
+/// `extra`: more kernel parameters (`svimpl=...`: whose runsvdir/runsv/sv run services).
+fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str]) {
+    let l = qemu_boot(action, extra);
+    if let Some(imp) = extra.strip_prefix("svimpl=") {
+        let want = format!("STAGE2 services={imp}");
+        assert!(l.contains(&want), "{want}:\n{}", l.join("\n"));
+    }
     let mut want = vec![
         "- runit: $Id: runit-rs",
         "- runit: enter stage: /etc/runit/1",
@@ -1116,4 +1125,15 @@ fn runit_init_as_pid1_execs_sbin_runit() {
     let l = p.lines();
     assert_eq!(l[0], "- runit: $Id: ID $: booting.");
     assert_eq!(l.last().unwrap(), "- runit: power off...");
+}
+
+#[test]
+fn qemu_boot_with_our_runsv_and_sv_then_runit_init_0() {
+    // Debian's runsvdir starting our runsv; stage 3 stops the services with our sv
+    boot_sequence_with(
+        "0",
+        "svimpl=mixed",
+        &["TRIGGER runit-init 0"],
+        &["- runit: power off...", "reboot: Power down"],
+    );
 }
