@@ -9,8 +9,10 @@
 #   stages   guest seconds (monotonic clock, ns resolution) from stage 1's first line to
 #            "ALL SERVICES UP" (runit's share of the boot)
 #   halt     host seconds from the "TRIGGER runit-init 0" line to qemu's exit (power off)
-# Ours uses the initramfs default for runsvdir/runsv (tests/qemu/build-initramfs SV_IMPL);
-# Debian's run uses Debian's runsvdir/runsv. Ratio = ours / Debian (below 1: we are faster).
+# Columns: "ours" = our runit with the initramfs default runsvdir/runsv/sv
+# (tests/qemu/build-initramfs SV_IMPL), "ours+sv" = our runit, runsv and sv under Debian's
+# runsvdir (svimpl=mixed), "debian" = Debian's runit, runsvdir, runsv and sv.
+# Ratios = ours / debian and ours+sv / debian (below 1: we are faster).
 set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -47,9 +49,11 @@ boot() {
 }
 
 : > bench/out/boot.ours
+: > bench/out/boot.mixed
 : > bench/out/boot.debian
 for _ in $(seq "$runs"); do
     boot /sbin/init "" >> bench/out/boot.ours
+    boot /sbin/init "svimpl=mixed" >> bench/out/boot.mixed
     boot /ref/bin/runit "svimpl=ref" >> bench/out/boot.debian
 done
 
@@ -57,11 +61,14 @@ median() { # column file
     awk -v c="$1" '{ print $c }' "$2" | sort -n | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-printf '%-8s %10s %10s %8s   (median of %s boots each, seconds)\n' metric ours debian ratio "$runs"
+printf '%-8s %10s %10s %10s %8s %8s   (median of %s boots each, seconds)\n' \
+    metric ours ours+sv debian ratio ratio+sv "$runs"
 col=1
 for m in boot stages halt; do
     o=$(median $col bench/out/boot.ours)
+    x=$(median $col bench/out/boot.mixed)
     d=$(median $col bench/out/boot.debian)
-    awk -v m="$m" -v o="$o" -v d="$d" 'BEGIN { printf "%-8s %10.4f %10.4f %8.2f\n", m, o, d, o / d }'
+    awk -v m="$m" -v o="$o" -v x="$x" -v d="$d" \
+        'BEGIN { printf "%-8s %10.4f %10.4f %10.4f %8.2f %8.2f\n", m, o, x, d, o / d, x / d }'
     col=$((col + 1))
 done
