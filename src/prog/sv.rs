@@ -107,7 +107,8 @@ fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
 
 /// The run-time context: options, output, failure count.
 struct Sv {
-    svdir: Vec<u8>,
+    /// `$SVDIR` (or the default), as a C string built once.
+    svdir: std::ffi::CString,
     start: Tai64n,
     rc: i32,
     /// LSB `status` outcome (0 running, 3 not, 4 unknown; 1 for the fail cases).
@@ -187,6 +188,11 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             return fatal_code;
         }
     };
+    let svdir = match sys::cstr(&svdir) {
+        Ok(c) => c,
+        // A NUL cannot come from the environment; an empty name fails every chdir instead.
+        Err(_) => std::ffi::CString::default(),
+    };
     let mut sv = Sv {
         svdir,
         start,
@@ -210,6 +216,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             }
         }
         if !sv.back() {
+            sv.flush();
             return fatal_code;
         }
     }
@@ -219,6 +226,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return fatal_code;
     }
 
+    sv.flush();
     if lsb && act.status {
         if let Some(code) = sv.lsb_status {
             return code;
@@ -288,7 +296,7 @@ impl Sv {
             !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
         let r = (|| {
             if under_svdir {
-                sys::chdir(&sys::cstr(&self.svdir)?)?;
+                sys::chdir(&self.svdir)?;
             }
             sys::chdir(&sys::cstr(name)?)
         })();
@@ -485,7 +493,11 @@ impl Sv {
             }
         }
         self.out.push(b'\n');
-        self.flush();
+        // Status lines are batched across services (one write per 4 KiB, not per line);
+        // anything written to stderr flushes them first, so the order on a terminal holds.
+        if self.out.len() >= 4096 {
+            self.flush();
+        }
     }
 
     /// Phase 1 for a command that sends bytes (§5 step 3); `Some` if the name stays, with the
