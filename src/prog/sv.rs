@@ -188,11 +188,8 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             return fatal_code;
         }
     };
-    let svdir = match sys::cstr(&svdir) {
-        Ok(c) => c,
-        // A NUL cannot come from the environment; an empty name fails every chdir instead.
-        Err(_) => std::ffi::CString::default(),
-    };
+    // A NUL cannot come from the environment; an empty name fails every chdir instead.
+    let svdir = sys::cstr(&svdir).unwrap_or_default();
     let mut sv = Sv {
         svdir,
         start,
