@@ -334,7 +334,7 @@ impl Sv {
     /// Puts the message for a failed probe (§5 step 1), without the line end. `exiting`:
     /// the command is `x…`, so a vanished runsv is what was asked for.
     fn probe_error(&mut self, name: &[u8], e: ProbeError, exiting: bool) {
-        match e {
+        let (what, err): (&[u8], &str) = match e {
             ProbeError::NotRunning if exiting => {
                 self.put(&[b"ok: ", name, b": runsv not running"]);
                 return;
@@ -342,43 +342,23 @@ impl Sv {
             ProbeError::NotRunning => {
                 self.put(&[b"fail: ", name, b": runsv not running"]);
                 self.fail_lsb(1);
+                self.rc += 1;
+                return;
             }
-            ProbeError::Ok(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to open supervise/ok: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::StatusOpen(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to open supervise/status: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::StatusRead(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to read supervise/status: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::BadFormat => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to read supervise/status: bad format",
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-        }
+            ProbeError::Ok(e) => (b"open supervise/ok", errstr(e)),
+            ProbeError::StatusOpen(e) => (b"open supervise/status", errstr(e)),
+            ProbeError::StatusRead(e) => (b"read supervise/status", errstr(e)),
+            ProbeError::BadFormat => (b"read supervise/status", "bad format"),
+        };
+        self.put(&[
+            b"warning: ",
+            name,
+            b": unable to ",
+            what,
+            b": ",
+            err.as_bytes(),
+        ]);
+        self.fail_lsb(exit::LSB_UNKNOWN);
         self.rc += 1;
     }
 
