@@ -83,6 +83,9 @@ fn scenario(runsv: &Path, sv: &Path) -> String {
         &["-w", "1", "down", "b"],
         &["status", "b"],
         &["-w", "1", "force-stop", "b"],
+        // The SIGKILLed instance is reaped first: with divergence (a) it stays "run" until
+        // then, and an `up` at that instant could be satisfied by it.
+        &["-v", "down", "b"],
         &["-v", "up", "b"],
         &["-v", "pause", "a"],
         &["status", "a"],
