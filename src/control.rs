@@ -72,11 +72,7 @@ impl Command {
             Command::Quit => Some(libc::SIGQUIT),
             Command::Usr1 => Some(libc::SIGUSR1),
             Command::Usr2 => Some(libc::SIGUSR2),
-            Command::Up
-            | Command::Once
-            | Command::Down
-            | Command::Exit
-            | Command::Term => None,
+            Command::Up | Command::Once | Command::Down | Command::Exit | Command::Term => None,
         }
     }
 }

@@ -149,8 +149,14 @@ mod tests {
             String::from_utf8(b[..n].to_vec()).unwrap()
         };
         assert_eq!(f(State::Run, false, false, Want::Up), "run\n");
-        assert_eq!(f(State::Run, true, true, Want::Down), "run, paused, got TERM, want down\n");
+        assert_eq!(
+            f(State::Run, true, true, Want::Down),
+            "run, paused, got TERM, want down\n"
+        );
         assert_eq!(f(State::Down, true, false, Want::Down), "down, paused\n");
-        assert_eq!(f(State::Finish, false, false, Want::Exit), "finish, want exit\n");
+        assert_eq!(
+            f(State::Finish, false, false, Want::Exit),
+            "finish, want exit\n"
+        );
     }
 }

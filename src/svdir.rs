@@ -102,7 +102,8 @@ pub fn probe_ok(ok: &CStr) -> Result<(), ProbeError> {
 
 /// Reads a status record (§12: fewer than 20 bytes is "bad format").
 pub fn read_status(path: &CStr) -> Result<Status, ProbeError> {
-    let fd = sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ProbeError::StatusOpen)?;
+    let fd =
+        sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ProbeError::StatusOpen)?;
     let mut buf = [0u8; LEN];
     let mut got = 0;
     let r = loop {

@@ -1,7 +1,715 @@
-//! `sv`: not implemented yet.
+//! `sv`: controls and reports services supervised by runsv (sv.md).
+//!
+//! Two passes, as runit's sv: act on each service (probe, print status or send bytes), then,
+//! for commands that wait, re-check every remaining service until it is done or the wait
+//! limit passes. Where runit sleeps 420 ms between checks we poll every few milliseconds
+//! (divergence (e)); a failing `./check` is re-run at growing intervals (10 ms doubling to
+//! 420 ms) so a slow probe is not hammered. Lines printed and exit codes are runit's.
+
+use crate::getopt::{Getopt, Opt};
+use crate::msg::{self, errstr};
+use crate::status::Status;
+use crate::svdir::{self, ProbeError, SendError, MAIN};
+use crate::sys::{self, signals};
+use crate::tai::Tai64n;
+use std::ffi::CStr;
+
+/// Exit codes (sv.md §10).
+pub mod exit {
+    /// Normal mode: usage error or `fatal:`.
+    pub const USAGE: i32 = 100;
+    /// Normal mode: the failure count is capped here.
+    pub const MAX_FAILURES: i32 = 99;
+    /// LSB mode: usage error.
+    pub const LSB_USAGE: i32 = 2;
+    /// LSB mode: `fatal:`.
+    pub const LSB_FATAL: i32 = 151;
+    /// LSB `status`: the service is not running.
+    pub const LSB_NOT_RUNNING: i32 = 3;
+    /// LSB `status`: the status could not be read.
+    pub const LSB_UNKNOWN: i32 = 4;
+}
+
+/// How often the waiting pass re-reads the status (divergence (e): ≤ 10 ms).
+const POLL_MS: u64 = 5;
+/// First and last retry interval of a failing `./check`.
+const CHECK_FIRST_MS: i64 = 10;
+const CHECK_MAX_MS: i64 = 420;
+
+/// What a command does (sv.md §3).
+struct Action {
+    /// Bytes sent to `control` (empty: `status` and `check`).
+    bytes: &'static [u8],
+    /// Wait for the effect even without -v.
+    always_wait: bool,
+    /// Force forms: on timeout print `kill:` and send `k`.
+    kill: bool,
+    status: bool,
+    check: bool,
+}
+
+fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
+    let a = |bytes: &'static [u8], always_wait: bool, kill: bool| Action {
+        bytes,
+        always_wait,
+        kill,
+        status: false,
+        check: false,
+    };
+    let first = *cmd.first()?;
+    Some(match cmd {
+        b"status" => Action {
+            status: true,
+            ..a(b"", false, false)
+        },
+        b"check" => Action {
+            check: true,
+            ..a(b"", true, false)
+        },
+        b"try-restart" => a(b"tc", true, false),
+        b"start" => a(b"u", true, false),
+        b"stop" => a(b"d", true, false),
+        b"shutdown" => a(b"x", true, false),
+        b"restart" => a(b"tcu", true, false),
+        b"reload" => a(b"h", true, false),
+        b"force-stop" => a(b"d", true, true),
+        b"force-reload" => a(b"tc", true, true),
+        b"force-restart" => a(b"tcu", true, true),
+        b"force-shutdown" => a(b"x", true, true),
+        _ => match first {
+            b'u' => a(b"u", false, false),
+            b'd' => a(b"d", false, false),
+            b'o' => a(b"o", false, false),
+            b'p' => a(b"p", false, false),
+            b'c' => a(b"c", false, false),
+            b'h' => a(b"h", false, false),
+            b'a' => a(b"a", false, false),
+            b'i' => a(b"i", false, false),
+            b'q' => a(b"q", false, false),
+            b'1' => a(b"1", false, false),
+            b'2' => a(b"2", false, false),
+            b'k' => a(b"k", false, false),
+            b't' => a(b"t", false, false),
+            b'x' | b'e' => a(b"x", false, false),
+            // Undocumented upstream aliases of the force forms; kept.
+            b'D' => a(b"d", true, true),
+            b'T' => a(b"tc", true, true),
+            b'X' | b'E' => a(b"x", true, true),
+            // In normal mode any other s-word is `status`; LSB mode rejects it.
+            b's' if !lsb => Action {
+                status: true,
+                ..a(b"", false, false)
+            },
+            _ => return None,
+        },
+    })
+}
+
+/// The run-time context: options, output, failure count.
+struct Sv {
+    /// `$SVDIR` (or the default), as a C string built once.
+    svdir: std::ffi::CString,
+    start: Tai64n,
+    rc: i32,
+    /// LSB `status` outcome (0 running, 3 not, 4 unknown; 1 for the fail cases).
+    lsb_status: Option<i32>,
+    cwd: i32,
+    out: Vec<u8>,
+}
 
 /// Entry point.
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
-    let _ = args;
-    111
+    let argv0 = args.first().cloned().unwrap_or_else(|| b"sv".to_vec());
+    let prog = crate::basename(&argv0).to_vec();
+    let lsb = prog != b"sv";
+    let usage_code = if lsb { exit::LSB_USAGE } else { exit::USAGE };
+    let usage = || {
+        if lsb {
+            msg::usage(&prog, b" [-w sec] command");
+        } else {
+            msg::usage(b"sv", b" [-v] [-w sec] command service ...");
+        }
+        usage_code
+    };
+
+    let mut verbose = false;
+    let mut wait: f64 = std::env::var_os("SVWAIT")
+        .map(|v| {
+            use std::os::unix::ffi::OsStrExt;
+            crate::scan_ulong(v.as_bytes()).0 as f64
+        })
+        .unwrap_or(7.0);
+    let mut g = Getopt::new(&args, "w:vV", &prog);
+    for o in g.by_ref() {
+        match o {
+            Opt::Flag(b'v', _) => verbose = true,
+            // runit: -w implies -v.
+            Opt::Flag(b'w', Some(s)) => {
+                wait = crate::scan_ulong(s).0 as f64;
+                verbose = true;
+            }
+            Opt::Flag(b'V', _) => {
+                msg::err(&[msg::VERSION_ID]);
+                return usage();
+            }
+            _ => return usage(),
+        }
+    }
+    let rest = g.rest();
+    let (cmd, names): (&[u8], Vec<Vec<u8>>) = if lsb {
+        match rest.first() {
+            Some(c) => (c, vec![prog.clone()]),
+            None => return usage(),
+        }
+    } else {
+        match rest.split_first() {
+            Some((c, n)) if !n.is_empty() => (c, n.to_vec()),
+            _ => return usage(),
+        }
+    };
+    let act = match action(cmd, lsb) {
+        Some(a) => a,
+        None => return usage(),
+    };
+
+    let svdir = match std::env::var_os("SVDIR") {
+        Some(v) => {
+            use std::os::unix::ffi::OsStringExt;
+            v.into_vec()
+        }
+        None => default_svdir(),
+    };
+    let fatal_code = if lsb { exit::LSB_FATAL } else { exit::USAGE };
+    let start = Tai64n::now();
+    let cwd = match sys::open(c".", libc::O_RDONLY | libc::O_NDELAY, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            msg::err_errno(&[b"fatal: unable to open current directory"], e);
+            return fatal_code;
+        }
+    };
+    // A NUL cannot come from the environment; an empty name fails every chdir instead.
+    let svdir = sys::cstr(&svdir).unwrap_or_default();
+    let mut sv = Sv {
+        svdir,
+        start,
+        rc: 0,
+        lsb_status: None,
+        cwd,
+        out: Vec::with_capacity(256),
+    };
+
+    // Phase 1 (§5).
+    let mut pending: Vec<(Vec<u8>, Option<StatusId>)> = Vec::new();
+    for name in &names {
+        let ok = sv.resolve(name);
+        if ok {
+            if act.status {
+                sv.status(name);
+            } else if act.check {
+                pending.push((name.clone(), None));
+            } else if let Some(before) = sv.send(name, act.bytes) {
+                pending.push((name.clone(), before));
+            }
+        }
+        if !sv.back() {
+            sv.flush();
+            return fatal_code;
+        }
+    }
+
+    // Phase 2 (§6).
+    if (verbose || act.always_wait) && !act.status && !sv.wait_pass(&pending, &act, wait) {
+        return fatal_code;
+    }
+
+    sv.flush();
+    if lsb && act.status {
+        if let Some(code) = sv.lsb_status {
+            return code;
+        }
+    }
+    sv.rc.min(exit::MAX_FAILURES)
+}
+
+/// README decision 1: the first of `/service/`, `/etc/service/`, `/var/service/` that is a
+/// directory, else `/service/`.
+fn default_svdir() -> Vec<u8> {
+    for d in [&b"/service/"[..], b"/etc/service/", b"/var/service/"] {
+        if let Ok(c) = sys::cstr(d) {
+            if sys::stat(&c).map(|s| s.is_dir()).unwrap_or(false) {
+                return d.to_vec();
+            }
+        }
+    }
+    b"/service/".to_vec()
+}
+
+/// Identity of one version of `supervise/status`: runsv replaces the file by rename at every
+/// update, so a new (inode, mtime) means runsv has acted on what we sent.
+type StatusId = (u64, i64, i64);
+
+fn status_id() -> Option<StatusId> {
+    sys::stat(MAIN.status)
+        .ok()
+        .map(|s| (s.ino, s.mtime, s.mtime_nsec))
+}
+
+/// Per-name state of the waiting pass.
+struct Waiting {
+    name: Vec<u8>,
+    /// The status version seen before sending bytes that always make runsv rewrite it
+    /// (u d o x p c): until it changes, runsv has not read them and the record is stale.
+    before: Option<StatusId>,
+    /// When a failing `./check` may run again, and the interval after that.
+    check_at: i64,
+    check_every: i64,
+}
+
+impl Sv {
+    fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let _ = sys::write_all(1, &self.out);
+            self.out.clear();
+        }
+    }
+
+    fn put(&mut self, parts: &[&[u8]]) {
+        for p in parts {
+            self.out.extend_from_slice(p);
+        }
+    }
+
+    /// Puts a whole stdout line out at once.
+    fn line(&mut self, parts: &[&[u8]]) {
+        self.put(parts);
+        self.out.push(b'\n');
+        self.flush();
+    }
+
+    /// `chdir` to the service (§4); prints `fail:` on error.
+    fn resolve(&mut self, name: &[u8]) -> bool {
+        let under_svdir =
+            !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
+        let r = (|| {
+            if under_svdir {
+                sys::chdir(&self.svdir)?;
+            }
+            sys::chdir(&sys::cstr(name)?)
+        })();
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                self.rc += 1;
+                self.fail_lsb(1);
+                self.line(&[
+                    b"fail: ",
+                    name,
+                    b": unable to change to service directory: ",
+                    errstr(e).as_bytes(),
+                ]);
+                false
+            }
+        }
+    }
+
+    /// Returns to the original directory; false after printing `fatal:`.
+    fn back(&mut self) -> bool {
+        match sys::fchdir(self.cwd) {
+            Ok(()) => true,
+            Err(e) => {
+                self.flush();
+                msg::err_errno(&[b"fatal: unable to change to original directory"], e);
+                false
+            }
+        }
+    }
+
+    fn fail_lsb(&mut self, code: i32) {
+        if self.lsb_status.is_none() {
+            self.lsb_status = Some(code);
+        }
+    }
+
+    /// Puts the message for a failed probe (§5 step 1), without the line end. `exiting`:
+    /// the command is `x…`, so a vanished runsv is what was asked for.
+    fn probe_error(&mut self, name: &[u8], e: ProbeError, exiting: bool) {
+        let (what, err): (&[u8], &str) = match e {
+            ProbeError::NotRunning if exiting => {
+                self.put(&[b"ok: ", name, b": runsv not running"]);
+                return;
+            }
+            ProbeError::NotRunning => {
+                self.put(&[b"fail: ", name, b": runsv not running"]);
+                self.fail_lsb(1);
+                self.rc += 1;
+                return;
+            }
+            ProbeError::Ok(e) => (b"open supervise/ok", errstr(e)),
+            ProbeError::StatusOpen(e) => (b"open supervise/status", errstr(e)),
+            ProbeError::StatusRead(e) => (b"read supervise/status", errstr(e)),
+            ProbeError::BadFormat => (b"read supervise/status", "bad format"),
+        };
+        self.put(&[
+            b"warning: ",
+            name,
+            b": unable to ",
+            what,
+            b": ",
+            err.as_bytes(),
+        ]);
+        self.fail_lsb(exit::LSB_UNKNOWN);
+        self.rc += 1;
+    }
+
+    /// Puts the status line of a record (§9) without the line end. Returns false (and puts
+    /// nothing) if `down` could not be stat'ed.
+    fn status_line(&mut self, name: &[u8], st: &Status, warn_name: &[u8]) -> bool {
+        let down = match sys::stat(svdir::DOWN) {
+            Ok(_) => true,
+            Err(libc::ENOENT) => false,
+            Err(e) => {
+                self.flush();
+                msg::err_errno(&[b"warning: unable to stat ", warn_name, b"/down"], e);
+                return false;
+            }
+        };
+        let state: &[u8] = match st.state {
+            0 => b"down",
+            1 => b"run",
+            2 => b"finish",
+            _ => b"down",
+        };
+        self.put(&[state, b": ", name, b": "]);
+        let mut b = [0u8; 20];
+        if st.state != 0 {
+            let p = crate::fmt_u64(u64::from(st.pid), &mut b).to_vec();
+            self.put(&[b"(pid ", &p, b") "]);
+        }
+        let now = Tai64n::now();
+        let age = now.secs.saturating_sub(st.when.secs);
+        let a = crate::fmt_u64(if now.secs < st.when.secs { 0 } else { age }, &mut b).to_vec();
+        self.put(&[&a, b"s"]);
+        let pid = st.pid != 0;
+        if pid && down {
+            self.put(&[b", normally down"]);
+        }
+        if !pid && !down {
+            self.put(&[b", normally up"]);
+        }
+        if pid && st.paused {
+            self.put(&[b", paused"]);
+        }
+        if !pid && st.want == b'u' {
+            self.put(&[b", want up"]);
+        }
+        if pid && st.want == b'd' {
+            self.put(&[b", want down"]);
+        }
+        if pid && st.term {
+            self.put(&[b", got TERM"]);
+        }
+        true
+    }
+
+    /// The `status` command for one service (§9), cwd = the service directory.
+    fn status(&mut self, name: &[u8]) {
+        let st = match svdir::probe(&MAIN) {
+            Ok(st) => st,
+            Err(e) => {
+                self.probe_error(name, e, false);
+                self.out.push(b'\n');
+                self.flush();
+                return;
+            }
+        };
+        // LSB status reflects the main service only (2.3.0).
+        if self.status_line(name, &st, name) {
+            self.fail_lsb(if st.pid != 0 {
+                0
+            } else {
+                exit::LSB_NOT_RUNNING
+            });
+        } else {
+            self.fail_lsb(exit::LSB_UNKNOWN);
+        }
+        match sys::chdir(svdir::LOG) {
+            Err(libc::ENOENT) => {}
+            Err(e) => {
+                self.rc += 1;
+                self.put(&[
+                    b"; warning: ",
+                    name,
+                    b"/log: unable to change directory: ",
+                    errstr(e).as_bytes(),
+                ]);
+            }
+            Ok(()) => {
+                let mut logname = name.to_vec();
+                logname.extend_from_slice(b"/log");
+                match svdir::probe(&MAIN) {
+                    Ok(lst) => {
+                        self.put(&[b"; "]);
+                        self.status_line(b"log", &lst, &logname);
+                    }
+                    Err(ProbeError::NotRunning) => {
+                        self.rc += 1;
+                        self.put(&[b"; fail: ", &logname, b": runsv not running"]);
+                    }
+                    Err(e) => {
+                        // runit quirk (sv.md §9): after the warning, a status line named `log`
+                        // printed from the main service's record and the log's `down`.
+                        let saved = self.lsb_status;
+                        self.put(&[b"; "]);
+                        self.probe_error(&logname, e, false);
+                        self.lsb_status = saved;
+                        self.out.push(b'\n');
+                        self.status_line(b"log", &st, &logname);
+                    }
+                }
+            }
+        }
+        self.out.push(b'\n');
+        // Status lines are batched across services (one write per 4 KiB, not per line);
+        // anything written to stderr flushes them first, so the order on a terminal holds.
+        if self.out.len() >= 4096 {
+            self.flush();
+        }
+    }
+
+    /// Phase 1 for a command that sends bytes (§5 step 3); `Some` if the name stays, with the
+    /// status version to see replaced before the record is trusted.
+    fn send(&mut self, name: &[u8], bytes: &[u8]) -> Option<Option<StatusId>> {
+        let exiting = bytes.first() == Some(&b'x');
+        let st = match svdir::probe(&MAIN) {
+            Ok(st) => st,
+            Err(e) => {
+                self.probe_error(name, e, exiting);
+                self.out.push(b'\n');
+                self.flush();
+                return None;
+            }
+        };
+        let first = bytes.first().copied().unwrap_or(0);
+        // Already wanted: nothing to send, except `d` to a service started with `o`.
+        if st.want == first && (first != b'd' || st.term) {
+            return Some(None);
+        }
+        let updates = bytes.iter().any(|b| b"udoxpc".contains(b));
+        let before = if updates { status_id() } else { None };
+        match svdir::send(MAIN.control, bytes) {
+            Ok(()) => Some(before),
+            Err(e) => {
+                match e {
+                    SendError::NotRunning if exiting => {
+                        self.line(&[b"ok: ", name, b": runsv not running"]);
+                        return None;
+                    }
+                    SendError::NotRunning => self.line(&[b"fail: ", name, b": runsv not running"]),
+                    SendError::Open(e) => self.line(&[
+                        b"warning: ",
+                        name,
+                        b": unable to open supervise/control: ",
+                        errstr(e).as_bytes(),
+                    ]),
+                    SendError::Write(e) => self.line(&[
+                        b"warning: ",
+                        name,
+                        b": unable to write to supervise/control: ",
+                        errstr(e).as_bytes(),
+                    ]),
+                    SendError::Short => self.line(&[
+                        b"warning: ",
+                        name,
+                        b": unable to write to supervise/control: ",
+                        errstr(0).as_bytes(),
+                    ]),
+                }
+                self.rc += 1;
+                None
+            }
+        }
+    }
+
+    /// Phase 2 (§6): false after a `fatal:`.
+    fn wait_pass(
+        &mut self,
+        names: &[(Vec<u8>, Option<StatusId>)],
+        act: &Action,
+        wait: f64,
+    ) -> bool {
+        let mut left: Vec<Waiting> = names
+            .iter()
+            .map(|(n, before)| Waiting {
+                name: n.clone(),
+                before: *before,
+                check_at: 0,
+                check_every: CHECK_FIRST_MS,
+            })
+            .collect();
+        let bytes: &[u8] = if act.check { b"C" } else { act.bytes };
+        let t0 = sys::now_mono_ms();
+        while !left.is_empty() {
+            let now_ms = sys::now_mono_ms();
+            let elapsed = (now_ms - t0) as f64 / 1000.0;
+            let mut i = 0;
+            while i < left.len() {
+                let done = if self.resolve(&left[i].name) {
+                    let name = left[i].name.clone();
+                    match self.check(&name, bytes, &mut left[i], now_ms) {
+                        Some(true) => true,
+                        None => true, // dropped: its message was printed
+                        Some(false) if elapsed > wait => {
+                            self.put(&[if act.kill { b"kill: " } else { b"timeout: " }]);
+                            match svdir::probe(&MAIN) {
+                                Ok(st) => {
+                                    if self.status_line(&name, &st, &name) {
+                                        self.rc += 1;
+                                    }
+                                }
+                                Err(e) => {
+                                    self.probe_error(&name, e, false);
+                                    self.out.push(b'\n');
+                                }
+                            }
+                            self.out.push(b'\n');
+                            self.flush();
+                            if act.kill {
+                                let _ = svdir::send(MAIN.control, b"k");
+                            }
+                            true
+                        }
+                        Some(false) => false,
+                    }
+                } else {
+                    true
+                };
+                if !self.back() {
+                    return false;
+                }
+                if done {
+                    left.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            if !left.is_empty() {
+                sys::sleep_ms(POLL_MS);
+            }
+        }
+        true
+    }
+
+    /// The check of §7 for one service (cwd = its directory): `Some(true)` done (and `ok:`
+    /// printed), `Some(false)` not yet, `None` dropped.
+    fn check(&mut self, name: &[u8], bytes: &[u8], w: &mut Waiting, now_ms: i64) -> Option<bool> {
+        let exiting = bytes.first() == Some(&b'x');
+        // The version is taken before the read, so the record read is at least that new.
+        let id_now = if w.before.is_some() {
+            status_id()
+        } else {
+            None
+        };
+        let st = match svdir::probe(&MAIN) {
+            Ok(st) => st,
+            Err(e) => {
+                self.probe_error(name, e, exiting);
+                self.out.push(b'\n');
+                self.flush();
+                return None;
+            }
+        };
+        if let Some(before) = w.before {
+            if id_now == Some(before) {
+                return Some(false);
+            }
+            w.before = None;
+        }
+        let pid = st.pid != 0;
+        for &b in bytes {
+            let b = if b == b'C' {
+                if st.want == b'd' {
+                    b'd'
+                } else {
+                    b'u'
+                }
+            } else {
+                b
+            };
+            let ok = match b {
+                b'x' => false,
+                b'u' => pid && st.state == 1 && self.run_check(name, w, now_ms),
+                b'd' => !pid && st.state == 0,
+                b't' | b'k' => {
+                    (!pid && st.want == b'd')
+                        || (st.when.secs >= self.start.secs
+                            && pid
+                            && !st.term
+                            && self.run_check(name, w, now_ms))
+                }
+                // Not "down since before we started", and not running with want up.
+                b'o' => (pid || st.when.secs >= self.start.secs) && (!pid || st.want == b'd'),
+                b'p' => !pid || st.paused,
+                b'c' => !pid || !st.paused,
+                _ => true,
+            };
+            if !ok {
+                return Some(false);
+            }
+        }
+        self.put(&[b"ok: "]);
+        self.status_line(name, &st, name);
+        self.out.push(b'\n');
+        self.flush();
+        Some(true)
+    }
+
+    /// Runs `./check` (§8), honouring the retry interval of a failing check.
+    fn run_check(&mut self, name: &[u8], w: &mut Waiting, now_ms: i64) -> bool {
+        if now_ms < w.check_at {
+            return false;
+        }
+        let pass = run_check_script(name);
+        if !pass {
+            w.check_at = now_ms + w.check_every;
+            w.check_every = (w.check_every * 2).min(CHECK_MAX_MS);
+        }
+        pass
+    }
+}
+
+/// Forks `./check` with stdout closed and waits for it (sv.md §8).
+fn run_check_script(name: &[u8]) -> bool {
+    match sys::stat(svdir::CHECK) {
+        Ok(_) => {}
+        Err(libc::ENOENT) => return true,
+        Err(e) => {
+            msg::err_errno(&[b"warning: unable to stat ", name, b"/check"], e);
+            return false;
+        }
+    }
+    let dot: &CStr = c"./check";
+    let pid = match sys::fork() {
+        Ok(0) => {
+            signals::reset_child_signals();
+            let _ = sys::close(1);
+            let e = sys::execv_cstrs(svdir::CHECK, &[dot]);
+            msg::err_errno(&[b"warning: unable to run ", name, b"/check"], e);
+            // runit: an unrunnable check counts as passing.
+            sys::exit_now(0);
+        }
+        Ok(pid) => pid,
+        Err(e) => {
+            msg::err_errno(&[b"warning: unable to fork for ", name, b"/check"], e);
+            return false;
+        }
+    };
+    match sys::wait_pid(pid) {
+        // runit reads the high byte of the status: a check killed by a signal passes.
+        Ok(ex) => (ex.status >> 8) & 0xff == 0,
+        Err(e) => {
+            msg::err_errno(&[b"warning: unable to wait for child ", name, b"/check"], e);
+            false
+        }
+    }
 }

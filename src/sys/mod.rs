@@ -4,10 +4,18 @@
 //! for it through `msg::errstr`), and owns EINTR: callers never loop on it (house rule 5).
 //! Paths are `&CStr` so that hot paths (runsv's status writes, child starts) can use names
 //! built once at start-up and never allocate.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-pub mod signals;
+pub mod alloc_audit;
+pub mod init;
 pub mod logio;
+pub mod signals;
+pub mod user;
 
 use std::ffi::{CStr, CString};
 
@@ -130,6 +138,19 @@ pub fn execv(path: &CStr, argv: &Argv) -> Errno {
     // SAFETY: path is NUL-terminated and argv is a NULL-terminated array of valid C strings
     // that outlive the call.
     unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
+    errno()
+}
+
+/// `execv` with an argv of up to 7 C strings, its pointer array built on the stack: for
+/// forked children of supervisors, which must not allocate. Returns only on failure.
+pub fn execv_cstrs(path: &CStr, args: &[&CStr]) -> Errno {
+    let mut ptrs: [*const libc::c_char; 8] = [std::ptr::null(); 8];
+    for (p, a) in ptrs.iter_mut().zip(args.iter().take(7)) {
+        *p = a.as_ptr();
+    }
+    // SAFETY: ptrs is NULL-terminated (at most 7 entries used) and points at C strings that
+    // outlive the call.
+    unsafe { libc::execv(path.as_ptr(), ptrs.as_ptr()) };
     errno()
 }
 
@@ -273,7 +294,11 @@ pub fn dup2(from: i32, to: i32) -> Res<()> {
 pub fn set_cloexec(fd: i32, on: bool) -> Res<()> {
     // SAFETY: plain fcntl calls on an fd.
     let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    let nfl = if on { fl | libc::FD_CLOEXEC } else { fl & !libc::FD_CLOEXEC };
+    let nfl = if on {
+        fl | libc::FD_CLOEXEC
+    } else {
+        fl & !libc::FD_CLOEXEC
+    };
     // SAFETY: as above.
     check(unsafe { libc::fcntl(fd, libc::F_SETFD, nfl) }).map(|_| ())
 }
@@ -281,7 +306,11 @@ pub fn set_cloexec(fd: i32, on: bool) -> Res<()> {
 pub fn set_nonblock(fd: i32, on: bool) -> Res<()> {
     // SAFETY: plain fcntl calls on an fd.
     let fl = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    let nfl = if on { fl | libc::O_NONBLOCK } else { fl & !libc::O_NONBLOCK };
+    let nfl = if on {
+        fl | libc::O_NONBLOCK
+    } else {
+        fl & !libc::O_NONBLOCK
+    };
     // SAFETY: as above.
     check(unsafe { libc::fcntl(fd, libc::F_SETFL, nfl) }).map(|_| ())
 }

@@ -44,7 +44,11 @@ pub fn catch(sig: i32) -> Res<()> {
     } else {
         libc::SA_RESTART
     };
-    sigaction(sig, on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t, flags)
+    sigaction(
+        sig,
+        on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        flags,
+    )
 }
 
 pub fn ignore(sig: i32) -> Res<()> {
@@ -108,17 +112,36 @@ pub fn has(got: u64, sig: i32) -> bool {
 /// disposition back to default and an empty signal mask. Async-signal-safe: call it between
 /// fork and exec. Rust's runtime ignores SIGPIPE; this undoes that too.
 pub fn reset_child_signals() {
+    // The raw system call, because glibc's sigaction refuses its reserved real-time signals
+    // (32, 33), which a parent may still have left ignored.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: 0, // SIG_DFL
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
     for sig in 1..65 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: a zeroed sigaction with SIG_DFL is valid; errors for invalid numbers
-        // (e.g. glibc-reserved real-time signals) are ignored.
+        // SAFETY: dfl is a valid kernel sigaction for the x86-64/aarch64 layout; the old
+        // action is not wanted; sigsetsize is 8 as the kernel requires.
         unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig as libc::c_long,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8 as libc::c_long,
+            )
+        };
     }
     let set = sigset(&[]);
     // SAFETY: set is a valid, empty sigset_t.

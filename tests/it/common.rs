@@ -46,7 +46,10 @@ pub fn ref_bin(name: &str) -> PathBuf {
 
 /// A temporary directory removed on drop.
 pub fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("runit-rs-test.").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("runit-rs-test.")
+        .tempdir()
+        .unwrap()
 }
 
 /// Writes an executable shell script.
@@ -137,7 +140,9 @@ pub fn spawn_logged(mut cmd: Command, dir: &Path, tag: &str) -> Proc {
 /// Runs a command to completion with a time limit (killing its group on overrun).
 pub fn run_cmd(mut cmd: Command, secs: f64) -> Output {
     cmd.process_group(0);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawn");
     let pid = child.id() as i32;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -223,4 +228,76 @@ pub fn normalise(s: &str) -> String {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------- supervision helpers
+
+/// Creates a service directory `root/name` with the given `run` body.
+pub fn service(root: &Path, name: &str, run: &str) -> PathBuf {
+    let d = root.join(name);
+    script(d.join("run"), run);
+    d
+}
+
+/// Whether a runsv holds `svc/supervise/ok` (supervise-protocol.md §12).
+pub fn runsv_alive(svc: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(svc.join("supervise/ok"))
+        .is_ok()
+}
+
+/// Starts `runsv` (ours or the reference) on `svc`, stderr to `svc.stderr` beside it.
+pub fn start_runsv(runsv: &Path, svc: &Path) -> Proc {
+    let mut c = Command::new(runsv);
+    c.arg(svc);
+    let err = std::fs::File::create(svc.with_extension("stderr")).unwrap();
+    c.stderr(err).stdout(Stdio::null());
+    let p = spawn(c);
+    must(5.0, "runsv ready", || runsv_alive(svc));
+    p
+}
+
+/// What runsv printed on stderr so far.
+pub fn runsv_stderr(svc: &Path) -> String {
+    read(svc.with_extension("stderr"))
+}
+
+/// Waits until the service runs (status pid != 0, state run) and returns the pid.
+pub fn wait_up(svc: &Path) -> u32 {
+    let mut pid = 0;
+    must(5.0, "service up", || match status(svc) {
+        Some((p, _, _, _, 1)) if p != 0 => {
+            pid = p;
+            true
+        }
+        _ => false,
+    });
+    pid
+}
+
+/// Waits until the service is down (pid 0, state down).
+pub fn wait_down(svc: &Path) {
+    must(5.0, "service down", || {
+        matches!(status(svc), Some((0, _, _, _, 0)))
+    });
+}
+
+/// Writes control bytes the way sv does (non-blocking open, one write).
+pub fn control(svc: &Path, bytes: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(svc.join("supervise/control"))
+        .unwrap();
+    f.write_all(bytes.as_bytes()).unwrap();
+}
+
+/// Lines of a file.
+pub fn lines(p: impl AsRef<Path>) -> Vec<String> {
+    read(p).lines().map(|s| s.to_string()).collect()
 }

@@ -1,2 +1,3 @@
 //! Integration tests for `runsvdir`.
-#[allow(unused_imports)] use crate::common::*;
+#[allow(unused_imports)]
+use crate::common::*;

@@ -1,0 +1,146 @@
+//! Process credentials and state for chpst (spec chpst.md §3, §4): the passwd and group
+//! databases, `setgroups`/`setgid`/`setuid`, `nice`, `setsid`'s friends, and the raw
+//! environment in `environ` order.
+//!
+//! Lookups go through glibc's `getpwnam`/`getgrnam`, so after a chroot they read the new
+//! root's `/etc/passwd` and `/etc/group` (chpst.md §3 step 6). A lookup reports "not found"
+//! (`Ok(None)`) apart from a failure with an errno (`Err`), the distinction runit makes between
+//! `unknown user/group` and `unable to get password/group file entry`.
+
+use super::{check, errno, Errno, Res};
+use std::ffi::CStr;
+
+/// Clears the thread's errno, so a NULL from a lookup can be told apart from "not found".
+fn clear_errno() {
+    // SAFETY: the errno location is thread-local and writable.
+    unsafe { *libc::__errno_location() = 0 };
+}
+
+/// `getpwnam(name)`: `(uid, primary gid)`; `Ok(None)` when no such user.
+pub fn getpwnam(name: &CStr) -> Res<Option<(u32, u32)>> {
+    clear_errno();
+    // SAFETY: name is NUL-terminated; the returned record is read at once, before any other
+    // passwd call could overwrite it (single-threaded program).
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        let e = errno();
+        return if e == 0 { Ok(None) } else { Err(e) };
+    }
+    // SAFETY: pw is a valid passwd record (checked non-null above).
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Ok(Some((uid, gid)))
+}
+
+/// `getgrnam(name)`: the group's gid; `Ok(None)` when no such group.
+pub fn getgrnam(name: &CStr) -> Res<Option<u32>> {
+    clear_errno();
+    // SAFETY: name is NUL-terminated; the record is read at once (single-threaded program).
+    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
+    if gr.is_null() {
+        let e = errno();
+        return if e == 0 { Ok(None) } else { Err(e) };
+    }
+    // SAFETY: gr is a valid group record (checked non-null above).
+    Ok(Some(unsafe { (*gr).gr_gid }))
+}
+
+/// `setgroups(list)`: replaces every supplementary group.
+pub fn setgroups(gids: &[u32]) -> Res<()> {
+    // SAFETY: gids is valid for gids.len() elements of gid_t (u32 on Linux).
+    check(unsafe { libc::setgroups(gids.len() as libc::size_t, gids.as_ptr()) }).map(|_| ())
+}
+
+pub fn setgid(gid: u32) -> Res<()> {
+    // SAFETY: plain system call.
+    check(unsafe { libc::setgid(gid) }).map(|_| ())
+}
+
+pub fn setuid(uid: u32) -> Res<()> {
+    // SAFETY: plain system call.
+    check(unsafe { libc::setuid(uid) }).map(|_| ())
+}
+
+/// `nice(inc)`: the new nice value. A result of -1 is an error only when errno was set.
+pub fn nice(inc: i32) -> Res<i32> {
+    clear_errno();
+    // SAFETY: plain library call.
+    let r = unsafe { libc::nice(inc) };
+    if r == -1 {
+        let e: Errno = errno();
+        if e != 0 {
+            return Err(e);
+        }
+    }
+    Ok(r)
+}
+
+/// The process environment exactly as `environ` holds it: order kept, entries without `=`
+/// kept (chpst rebuilds the environment the way runit does and must start from the same list).
+pub fn environ_raw() -> Vec<Vec<u8>> {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let mut out = Vec::new();
+    // SAFETY: environ is a NULL-terminated array of NUL-terminated strings maintained by libc;
+    // the program is single-threaded and does not modify its environment while reading it.
+    unsafe {
+        let mut p = environ;
+        if p.is_null() {
+            return out;
+        }
+        while !(*p).is_null() {
+            out.push(CStr::from_ptr(*p).to_bytes().to_vec());
+            p = p.add(1);
+        }
+    }
+    out
+}
+
+/// The original `$PATH` as bytes, if set.
+pub fn getenv(name: &CStr) -> Option<Vec<u8>> {
+    // SAFETY: name is NUL-terminated; the returned pointer is copied at once.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: p is a NUL-terminated string owned by libc's environment.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
+    }
+}
+
+/// Why reading a directory failed: opening it, or reading its entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirError {
+    Open(Errno),
+    Read(Errno),
+}
+
+/// The names in a directory in readdir order (`.` and `..` included), telling an `opendir`
+/// failure from a `readdir` one (chpst's envdir prints different messages for them).
+pub fn dir_names(path: &CStr) -> Result<Vec<Vec<u8>>, DirError> {
+    // SAFETY: path is NUL-terminated; the DIR pointer is checked before use and closed once.
+    let d = unsafe { libc::opendir(path.as_ptr()) };
+    if d.is_null() {
+        return Err(DirError::Open(errno()));
+    }
+    let mut names = Vec::new();
+    let result = loop {
+        clear_errno();
+        // SAFETY: d is a valid open DIR.
+        let ent = unsafe { libc::readdir(d) };
+        if ent.is_null() {
+            let e = errno();
+            break if e == 0 {
+                Ok(())
+            } else {
+                Err(DirError::Read(e))
+            };
+        }
+        // SAFETY: d_name is a NUL-terminated array inside a valid dirent.
+        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) };
+        names.push(name.to_bytes().to_vec());
+    };
+    // SAFETY: d is valid and closed exactly once.
+    unsafe { libc::closedir(d) };
+    result.map(|_| names)
+}
