@@ -1061,7 +1061,7 @@ fn disk_full_prune_matches_runit() {
 #[test]
 fn random_inputs_match_runit() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    for case in 0..25 {
+    for case in 0..40 {
         let len = *rng.pick(&[1u64, 2, 5, 17, 40, 100, 1000]);
         let buflen = len + 1 + rng.below(50);
         let mut input = Vec::new();
@@ -1079,7 +1079,12 @@ fn random_inputs_match_runit() {
             input.push(b'\n');
         }
         let s = *rng.pick(&[0u64, 64, 150, 1000, 5000]);
-        let cfg = format!("s{s}\nn0\n{}", if rng.below(2) == 0 { "pP>\n" } else { "" });
+        let pats = match rng.below(3) {
+            0 => "e*a*\n-*b*\n+*bb*\nE*c\n",
+            _ => "",
+        };
+        let prefix = if rng.below(2) == 0 { "pP>\n" } else { "" };
+        let cfg = format!("s{s}\nn0\n{prefix}{pats}");
         let lens = len.to_string();
         let bufs = buflen.to_string();
         let mut args = vec!["-l", lens.as_str(), "-b", bufs.as_str()];
