@@ -62,18 +62,21 @@ pub struct LogDir {
 }
 
 fn info(parts: &[&[u8]]) {
+    super::err_flush();
     let mut all: Vec<&[u8]> = vec![b"svlogd: info: "];
     all.extend_from_slice(parts);
     msg::err(&all);
 }
 
 fn warn(parts: &[&[u8]]) {
+    super::err_flush();
     let mut all: Vec<&[u8]> = vec![b"svlogd: warning: "];
     all.extend_from_slice(parts);
     msg::err(&all);
 }
 
 fn warn_errno(parts: &[&[u8]], e: Errno) {
+    super::err_flush();
     let mut all: Vec<&[u8]> = vec![b"svlogd: warning: "];
     all.extend_from_slice(parts);
     msg::err_errno(&all, e);
@@ -81,6 +84,7 @@ fn warn_errno(parts: &[&[u8]], e: Errno) {
 
 /// `svlogd: pausing: WHAT: DIR: <err>`, then runit's 3-second pause.
 fn pause(what: &[u8], dir: &[u8], e: Errno) {
+    super::err_flush();
     msg::err(&[
         b"svlogd: pausing: ",
         what,
@@ -172,6 +176,7 @@ impl LogDir {
             match sys::fchdir(wd) {
                 Ok(()) => return,
                 Err(e) => {
+                    super::err_flush();
                     msg::err(&[
                         b"svlogd: pausing: unable to change to initial working directory: ",
                         errstr(e).as_bytes(),
@@ -523,16 +528,20 @@ impl LogDir {
             Err(_) => return,
         };
         let dir = self.name.clone();
+        super::err_flush();
         let pid = loop {
             match sys::fork() {
-                Ok(0) => processor_child(&dir, &u, &t, &state, &newstate, &sh, &argv),
+                Ok(0) => {
+                    // runit prints this from the child, racing with the parent's output.
+                    if self.ctx.verbose {
+                        msg::err(&[b"svlogd: info: processing: ", &dir, b"/", &name]);
+                    }
+                    processor_child(&dir, &u, &t, &state, &newstate, &sh, &argv)
+                }
                 Ok(pid) => break pid,
                 Err(e) => pause(b"unable to fork for processor", &self.name, e),
             }
         };
-        if self.ctx.verbose {
-            info(&[b"processing: ", &self.name, b"/", &name]);
-        }
         self.proc = Some(Processor { pid, name });
     }
 

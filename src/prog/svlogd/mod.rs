@@ -97,7 +97,6 @@ struct Out<'a> {
     stamp: &'a mut Stamp,
     /// Per directory: the current line is written to it.
     selected: &'a mut Vec<bool>,
-    stderr: &'a mut Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -125,29 +124,24 @@ impl Sink<Tai64n> for Out<'_> {
                     let (payload, line) = (s.as_slice(), &s[..line_len]);
                     d.send_udp(payload, line);
                 }
-                if !d.cfg.udp_only {
-                    *sel = true;
-                    d.put(stamp);
-                    if !d.cfg.prefix.is_empty() {
-                        let pre = std::mem::take(&mut d.cfg.prefix);
-                        d.put(&pre);
-                        d.cfg.prefix = pre;
-                    }
-                    d.put(p);
-                }
+                *sel = !d.cfg.udp_only;
             }
             if d.sel.err {
-                self.stderr.extend_from_slice(stamp);
-                self.stderr.extend_from_slice(&d.cfg.prefix);
-                self.stderr.extend_from_slice(p);
-                if long {
-                    self.stderr.extend_from_slice(b"...");
+                let dots: &[u8] = if long { b"..." } else { b"" };
+                err_copy(&[stamp, &d.cfg.prefix, p, dots, b"\n"]);
+            }
+        }
+        // runit flushes a line to the directories after its stderr copies went out: a
+        // rotation that this line causes is reported after them (observed with -v).
+        for (d, &sel) in self.dirs.iter_mut().zip(self.selected.iter()) {
+            if sel {
+                d.put(stamp);
+                if !d.cfg.prefix.is_empty() {
+                    let pre = std::mem::take(&mut d.cfg.prefix);
+                    d.put(&pre);
+                    d.cfg.prefix = pre;
                 }
-                self.stderr.push(b'\n');
-                if self.stderr.len() >= STDERR_FLUSH_AT {
-                    let _ = sys::write_all(2, self.stderr);
-                    self.stderr.clear();
-                }
+                d.put(p);
             }
         }
     }
@@ -171,7 +165,39 @@ impl Sink<Tai64n> for Out<'_> {
 }
 
 fn info(s: &[u8]) {
+    err_flush();
     msg::err(&[b"svlogd: info: ", s]);
+}
+
+thread_local! {
+    /// Copies of lines for stderr (`e`), written once per input chunk, and before any
+    /// message so that the order on stderr is runit's.
+    static ERR_COPIES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Queues one stderr copy of a line.
+fn err_copy(parts: &[&[u8]]) {
+    let full = ERR_COPIES.with(|b| {
+        let mut b = b.borrow_mut();
+        for p in parts {
+            b.extend_from_slice(p);
+        }
+        b.len() >= STDERR_FLUSH_AT
+    });
+    if full {
+        err_flush();
+    }
+}
+
+/// Writes the queued stderr copies; called before every message svlogd prints.
+pub(crate) fn err_flush() {
+    ERR_COPIES.with(|b| {
+        let mut b = b.borrow_mut();
+        if !b.is_empty() {
+            let _ = sys::write_all(2, &b);
+            b.clear();
+        }
+    });
 }
 
 struct Svlogd {
@@ -179,7 +205,6 @@ struct Svlogd {
     splitter: Splitter<Tai64n>,
     stamp: Stamp,
     selected: Vec<bool>,
-    stderr: Vec<u8>,
     verbose: bool,
     /// runit's single config buffer, shared by all directories (quirk, svlogd.md §2.4).
     shared: Vec<u8>,
@@ -193,7 +218,6 @@ impl Svlogd {
             dirs: &mut self.dirs,
             stamp: &mut self.stamp,
             selected: &mut self.selected,
-            stderr: &mut self.stderr,
             scratch: Vec::new(),
         };
         self.splitter.feed(&self.inbuf[..n], now, &mut out);
@@ -205,7 +229,6 @@ impl Svlogd {
             dirs: &mut self.dirs,
             stamp: &mut self.stamp,
             selected: &mut self.selected,
-            stderr: &mut self.stderr,
             scratch: Vec::new(),
         };
         self.splitter.finish(&mut out);
@@ -213,10 +236,7 @@ impl Svlogd {
     }
 
     fn flush(&mut self) {
-        if !self.stderr.is_empty() {
-            let _ = sys::write_all(2, &self.stderr);
-            self.stderr.clear();
-        }
+        err_flush();
         for d in self.dirs.iter_mut().filter(|d| d.functional()) {
             d.flush();
         }
@@ -249,6 +269,7 @@ impl Svlogd {
             Ok(n) => Some(n),
             Err(libc::EAGAIN) => Some(0),
             Err(e) => {
+                err_flush();
                 msg::err_errno(&[b"svlogd: warning: unable to read standard input"], e);
                 None
             }
@@ -350,7 +371,6 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             len: 0,
         },
         selected: vec![false; n],
-        stderr: Vec::new(),
         verbose,
         shared: Vec::new(),
         inbuf: vec![0u8; READ_AT_ONCE],
