@@ -1091,6 +1091,9 @@ fn random_inputs_match_runit() {
         if rng.below(2) == 0 {
             args.extend(["-r", "?"]);
         }
+        if rng.below(2) == 0 {
+            args.push("-v");
+        }
         eprintln!("case {case}: {args:?} {cfg:?} {} bytes", input.len());
         simple(&args, Some(cfg.as_bytes()), &input);
     }
