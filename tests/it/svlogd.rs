@@ -416,6 +416,8 @@ fn replacement_and_long_lines() {
         &["-l", "10", "-r", "."],
         &["-l", "10", "-b", "11"],
         &["-l", "3"],
+        &["-l", "0", "-b", "0"],
+        &["-tv", "-l", "4", "-b5"],
     ] {
         simple(args, None, input);
     }
@@ -1084,7 +1086,8 @@ fn random_inputs_match_runit() {
             _ => "",
         };
         let prefix = if rng.below(2) == 0 { "pP>\n" } else { "" };
-        let cfg = format!("s{s}\nn0\n{prefix}{pats}");
+        let n = *rng.pick(&[0u64, 0, 1, 3]);
+        let cfg = format!("s{s}\nn{n}\n{prefix}{pats}");
         let lens = len.to_string();
         let bufs = buflen.to_string();
         let mut args = vec!["-l", lens.as_str(), "-b", bufs.as_str()];
