@@ -10,9 +10,10 @@ use std::process::Command;
 /// a: plain with a log; b: ignores TERM; c: has a `down` file; d: never supervised;
 /// e: its runsv is SIGKILLed (supervise/ left behind).
 fn tree(root: &Path, runsv: &Path) -> Vec<Proc> {
-    service(root, "a", "trap '' HUP; exec sleep 1000");
+    // Each marks `ready` once its traps are set: a signal sent earlier would kill the shell.
+    service(root, "a", "trap '' HUP; touch ready; exec sleep 1000");
     script(root.join("a/log/run"), "exec cat > /dev/null");
-    service(root, "b", "trap '' TERM; exec sleep 1000");
+    service(root, "b", "trap '' TERM; touch ready; exec sleep 1000");
     service(root, "c", "exec sleep 1000");
     std::fs::write(root.join("c/down"), "").unwrap();
     service(root, "d", "exec sleep 1000");
@@ -23,6 +24,9 @@ fn tree(root: &Path, runsv: &Path) -> Vec<Proc> {
     }
     wait_up(&root.join("a"));
     wait_up(&root.join("b"));
+    must(5.0, "traps set", || {
+        root.join("a/ready").exists() && root.join("b/ready").exists()
+    });
     wait_up(&root.join("e"));
     must(5.0, "a/log up", || {
         status(&root.join("a/log")).map(|s| s.4) == Some(1)
@@ -337,9 +341,10 @@ fn failure_count_is_capped_at_99() {
 fn svwait_and_w_option() {
     // SVWAIT sets the default limit; -w overrides it; garbage reads as 0.
     let t = tmp();
-    let b = service(t.path(), "b", "trap '' TERM; exec sleep 1000");
+    let b = service(t.path(), "b", "trap '' TERM; touch ready; exec sleep 1000");
     let _p = start_runsv(&bin("runsv"), &b);
     wait_up(&b);
+    must(5.0, "trap set", || b.join("ready").exists());
     for (env, args) in [
         ("1x", vec!["-v", "down", "b"]),
         ("100", vec!["-w", "abc", "down", "b"]),
