@@ -1,4 +1,12 @@
 //! The `runit` program: see `runit_rs::prog::runit`.
-fn main() {
+//!
+//! `no_main`: Rust's start-up code aborts the process when fds 0-2 are closed and
+//! `/dev/null` cannot be opened, which is exactly the state of a fresh PID 1 with no
+//! `/dev/console`. Entering at C's `main` skips it (argv is still collected by std's
+//! `.init_array` hook on Linux); `runit` repairs fds 0-2 itself.
+#![no_main]
+
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     runit_rs::run(runit_rs::prog::runit::main)
 }

@@ -171,11 +171,11 @@ fn fatal(dir: &[u8], text: &[u8], e: Option<Errno>) -> i32 {
 }
 
 fn warn(dir: &[u8], parts: &[&[u8]], e: Option<Errno>) {
-    let mut all: [&[u8]; 8] = [b""; 8];
+    let mut all: [&[u8]; 12] = [b""; 12];
     all[0] = b"runsv ";
     all[1] = dir;
     all[2] = b": warning: ";
-    let n = parts.len().min(4);
+    let n = parts.len().min(7);
     all[3..3 + n].copy_from_slice(&parts[..n]);
     let mut k = 3 + n;
     if let Some(e) = e {
@@ -903,48 +903,15 @@ impl Runsv {
             } else {
                 0
             };
-            match write_file(f.pid_new, &buf[..n]) {
-                Err(e) => {
-                    warn(
-                        dir,
-                        &[b"unable to open ", pfx, b"supervise/pid.new"],
-                        Some(e),
-                    );
-                    return;
-                }
-                Ok(()) => {
-                    if let Err(e) = sys::rename(f.pid_new, f.pid) {
-                        warn(
-                            dir,
-                            &[b"unable to rename pid.new to ", pfx, b"supervise/pid"],
-                            Some(e),
-                        );
-                        return;
-                    }
-                }
+            if replace(dir, pfx, b"pid", f.pid_new, f.pid, &buf[..n]).is_err() {
+                return; // retried at the next update
             }
             s.pid_written = Some(s.pid);
         }
         let mut line = [0u8; 64];
         let n = status::stat_line(s.state, s.paused, s.term, s.want, &mut line);
-        match write_file(f.stat_new, &line[..n]) {
-            Err(e) => {
-                warn(
-                    dir,
-                    &[b"unable to open ", pfx, b"supervise/stat.new"],
-                    Some(e),
-                );
-                return;
-            }
-            Ok(()) => {
-                if let Err(e) = sys::rename(f.stat_new, f.stat) {
-                    warn(
-                        dir,
-                        &[b"unable to rename stat.new to ", pfx, b"supervise/stat"],
-                        Some(e),
-                    );
-                }
-            }
+        if replace(dir, pfx, b"stat", f.stat_new, f.stat, &line[..n]) == Err(Failed::Open) {
+            return;
         }
         let rec = Status {
             when: s.when,
@@ -955,22 +922,7 @@ impl Runsv {
             state: s.state as u8,
         }
         .pack();
-        match write_file(f.status_new, &rec) {
-            Err(e) => warn(
-                dir,
-                &[b"unable to open ", pfx, b"supervise/status.new"],
-                Some(e),
-            ),
-            Ok(()) => {
-                if let Err(e) = sys::rename(f.status_new, f.status) {
-                    warn(
-                        dir,
-                        &[b"unable to rename status.new to ", pfx, b"supervise/status"],
-                        Some(e),
-                    );
-                }
-            }
-        }
+        let _ = replace(dir, pfx, b"status", f.status_new, f.status, &rec);
     }
 }
 
@@ -986,6 +938,48 @@ fn customised(c: u8) -> bool {
 /// The 1-second rule's test: `now` < `started` + 1 s (§8 step 5).
 fn within_a_second(started: Tai64n, now: Tai64n) -> bool {
     now.secs < started.secs + 1 || (now.secs == started.secs + 1 && now.nanos < started.nanos)
+}
+
+/// Which step of [`replace`] failed: runit skips the rest of an update after some.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Failed {
+    Open,
+    Rename,
+}
+
+/// Replaces `supervise/NAME` atomically (write `NAME.new`, rename), warning as runit does.
+fn replace(
+    dir: &[u8],
+    pfx: &[u8],
+    name: &[u8],
+    new: &CStr,
+    path: &CStr,
+    data: &[u8],
+) -> Result<(), Failed> {
+    if let Err(e) = write_file(new, data) {
+        warn(
+            dir,
+            &[b"unable to open ", pfx, b"supervise/", name, b".new"],
+            Some(e),
+        );
+        return Err(Failed::Open);
+    }
+    if let Err(e) = sys::rename(new, path) {
+        warn(
+            dir,
+            &[
+                b"unable to rename ",
+                name,
+                b".new to ",
+                pfx,
+                b"supervise/",
+                name,
+            ],
+            Some(e),
+        );
+        return Err(Failed::Rename);
+    }
+    Ok(())
 }
 
 /// Writes a whole small file (`O_WRONLY|O_CREAT|O_TRUNC|O_NONBLOCK`, 0644).

@@ -107,7 +107,8 @@ fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
 
 /// The run-time context: options, output, failure count.
 struct Sv {
-    svdir: Vec<u8>,
+    /// `$SVDIR` (or the default), as a C string built once.
+    svdir: std::ffi::CString,
     start: Tai64n,
     rc: i32,
     /// LSB `status` outcome (0 running, 3 not, 4 unknown; 1 for the fail cases).
@@ -187,6 +188,8 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             return fatal_code;
         }
     };
+    // A NUL cannot come from the environment; an empty name fails every chdir instead.
+    let svdir = sys::cstr(&svdir).unwrap_or_default();
     let mut sv = Sv {
         svdir,
         start,
@@ -210,6 +213,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             }
         }
         if !sv.back() {
+            sv.flush();
             return fatal_code;
         }
     }
@@ -219,6 +223,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return fatal_code;
     }
 
+    sv.flush();
     if lsb && act.status {
         if let Some(code) = sv.lsb_status {
             return code;
@@ -288,7 +293,7 @@ impl Sv {
             !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
         let r = (|| {
             if under_svdir {
-                sys::chdir(&sys::cstr(&self.svdir)?)?;
+                sys::chdir(&self.svdir)?;
             }
             sys::chdir(&sys::cstr(name)?)
         })();
@@ -329,7 +334,7 @@ impl Sv {
     /// Puts the message for a failed probe (§5 step 1), without the line end. `exiting`:
     /// the command is `x…`, so a vanished runsv is what was asked for.
     fn probe_error(&mut self, name: &[u8], e: ProbeError, exiting: bool) {
-        match e {
+        let (what, err): (&[u8], &str) = match e {
             ProbeError::NotRunning if exiting => {
                 self.put(&[b"ok: ", name, b": runsv not running"]);
                 return;
@@ -337,43 +342,23 @@ impl Sv {
             ProbeError::NotRunning => {
                 self.put(&[b"fail: ", name, b": runsv not running"]);
                 self.fail_lsb(1);
+                self.rc += 1;
+                return;
             }
-            ProbeError::Ok(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to open supervise/ok: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::StatusOpen(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to open supervise/status: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::StatusRead(e) => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to read supervise/status: ",
-                    errstr(e).as_bytes(),
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-            ProbeError::BadFormat => {
-                self.put(&[
-                    b"warning: ",
-                    name,
-                    b": unable to read supervise/status: bad format",
-                ]);
-                self.fail_lsb(exit::LSB_UNKNOWN);
-            }
-        }
+            ProbeError::Ok(e) => (b"open supervise/ok", errstr(e)),
+            ProbeError::StatusOpen(e) => (b"open supervise/status", errstr(e)),
+            ProbeError::StatusRead(e) => (b"read supervise/status", errstr(e)),
+            ProbeError::BadFormat => (b"read supervise/status", "bad format"),
+        };
+        self.put(&[
+            b"warning: ",
+            name,
+            b": unable to ",
+            what,
+            b": ",
+            err.as_bytes(),
+        ]);
+        self.fail_lsb(exit::LSB_UNKNOWN);
         self.rc += 1;
     }
 
@@ -485,7 +470,11 @@ impl Sv {
             }
         }
         self.out.push(b'\n');
-        self.flush();
+        // Status lines are batched across services (one write per 4 KiB, not per line);
+        // anything written to stderr flushes them first, so the order on a terminal holds.
+        if self.out.len() >= 4096 {
+            self.flush();
+        }
     }
 
     /// Phase 1 for a command that sends bytes (§5 step 3); `Some` if the name stays, with the

@@ -13,6 +13,8 @@
 
 pub mod alloc_audit;
 pub mod dirwatch;
+pub mod init;
+pub mod logio;
 pub mod signals;
 pub mod user;
 

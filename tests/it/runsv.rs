@@ -272,10 +272,12 @@ fn term_acts_as_exit() {
     let s = service(
         t.path(),
         "t",
-        "trap 'echo term >> got; exit 0' TERM; while :; do sleep 0.05; done",
+        "trap 'echo term >> got; exit 0' TERM; touch ready; while :; do sleep 0.05; done",
     );
     let mut p = start_runsv(&runsv(), &s);
     wait_up(&s);
+    must(5.0, "trap set", || s.join("ready").exists());
+    must(5.0, "trap set", || s.join("ready").exists());
     p.signal(libc::SIGTERM);
     assert_eq!(p.wait_exit(5.0).and_then(|s| s.code()), Some(0));
     assert_eq!(read(s.join("got")), "term\n");

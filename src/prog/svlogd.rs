@@ -1,8 +1,0 @@
-//! `svlogd`: not implemented yet.
-
-/// Entry point.
-pub fn main(args: Vec<Vec<u8>>) -> i32 {
-    let _ = args;
-    crate::msg::err(&[b"svlogd: fatal: not implemented yet"]);
-    111
-}
