@@ -858,7 +858,8 @@ fn pid1_term_stops_everything_with(runsv_dir: &Path) {
 // ---------------------------------------------------------------- runsvchdir
 
 /// Runs `scenario` (shell, in a private mount namespace with a tmpfs on /etc/runit so the
-/// default /etc/runit/runsvdir can be used by Debian's binary too) with `runsvchdir` in
+/// default /etc/runit/runsvdir can be used by Debian's binary too; an empty /etc/runit is
+/// created first if the host has none, as the mount point) with `runsvchdir` in
 /// $PATH pointing at `prog`; returns stdout, stderr, exit code of the last command, and the
 /// resulting links.
 fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Option<i32>, String) {
@@ -867,7 +868,7 @@ fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Opti
     std::fs::create_dir_all(&b).unwrap();
     std::os::unix::fs::symlink(prog, b.join("runsvchdir")).unwrap();
     let sh = format!(
-        "set -e; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
+        "set -e; [ -d /etc/runit ] || mkdir /etc/runit; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
          {setup}\nset +e\nrunsvchdir {args} >{out} 2>{err}\nrc=$?\n\
          for f in current previous current.new; do printf '%s ' \"$f\"; readlink $f || echo -; done >{links}\nexit $rc",
         out = t.path().join("o").display(),
