@@ -4,6 +4,7 @@
 mod common;
 
 mod chpst;
+mod demo;
 mod runit;
 mod runsv;
 mod runsvdir;

@@ -899,8 +899,9 @@ fn in_order(lines: &[String], want: &[&str]) {
     }
 }
 
+/// A boot with every program ours: runit as init, our runsvdir, runsv and sv for services.
 fn boot_sequence(action: &str, middle: &[&str], last: &[&str]) {
-    boot_sequence_with(action, "", middle, last)
+    boot_sequence_with(action, "svimpl=ours", middle, last)
 }
 
 /// `extra`: more kernel parameters (`svimpl=...`: whose runsvdir/runsv/sv run services).
