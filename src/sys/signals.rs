@@ -6,8 +6,22 @@ use super::{check, errno, pipe, read, Res};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static SELFPIPE_W: AtomicI32 = AtomicI32::new(-1);
+/// The process that owns the self-pipe. A forked child runs this handler until it execs;
+/// if it wrote, its signal would read as the parent's (a TERM sent to a runsv that had not
+/// yet exec'd made runsvdir exit).
+static OWNER: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_signal(sig: libc::c_int) {
+    // SAFETY: getpid is async-signal-safe.
+    if unsafe { libc::getpid() } != OWNER.load(Ordering::Relaxed) {
+        // In a child before exec: act as the default disposition would.
+        // SAFETY: signal and raise are async-signal-safe.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+        return;
+    }
     let fd = SELFPIPE_W.load(Ordering::Relaxed);
     if fd >= 0 {
         let b = sig as u8;
@@ -22,6 +36,8 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Creates the self-pipe (both ends non-blocking and close-on-exec) and returns its read end.
 pub fn selfpipe() -> Res<i32> {
     let (r, w) = pipe(libc::O_NONBLOCK)?;
+    // SAFETY: getpid has no preconditions.
+    OWNER.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     SELFPIPE_W.store(w, Ordering::Relaxed);
     Ok(r)
 }

@@ -444,7 +444,7 @@ fn restart_throttle_does_not_block_commands() {
     must(5.0, "two starts", || lines(s.join("starts")).len() >= 2);
     // While runsv waits out the 1-second rule, a `d` is handled at once.
     control(&s, "d");
-    must(0.5, "want down published", || {
+    must(0.8, "want down published", || {
         status(&s).map(|x| x.2) == Some(b'd')
     });
     let n = lines(s.join("starts")).len();
