@@ -10,8 +10,10 @@
 #   4. shutdown of N_DOWN services (default 200): runsvdir SIGHUP (TERM to every runsv),
 #      s6-svscanctl -t, and runit-rs runsvdir as PID 1 of a PID namespace getting SIGTERM
 #
-# Both runsvdirs start the same runsv (Debian's, or ours with RUNSV=ours) so only the
-# scanner differs. Release build. Usage: bench/runsvdir.sh  (env: N_PICKUP N_UP IDLE N_DOWN RUNSV)
+# RUNSV=own (default): each runsvdir starts its own suite's runsv, so the memory rows are the
+# whole tree's; RUNSV=debian or RUNSV=ours: both start the same runsv and only the scanner
+# differs. Release build (scripts/build-dist). Usage: bench/runsvdir.sh
+# (env: N_PICKUP N_UP IDLE N_DOWN RUNSV)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -22,10 +24,14 @@ N_DOWN=${N_DOWN:-200}
 N_ISOLATED=${N_ISOLATED:-3}
 SECTIONS=${SECTIONS:-"pickup up down"}
 scripts/fetch-ref >/dev/null
-CARGO_BUILD_JOBS=1 cargo build --release --bins -q
-OURS=$ROOT/target/release/runsvdir
+scripts/build-dist >/dev/null
+OURS=$ROOT/target/dist/bin/runsvdir
 DEB=$ROOT/ref/root/usr/bin/runsvdir
-if [ "${RUNSV:-debian}" = ours ]; then RUNSV_DIR=$ROOT/target/release; else RUNSV_DIR=$ROOT/ref/root/usr/bin; fi
+case ${RUNSV:-own} in
+ours) RUNSV_OURS=$ROOT/target/dist/bin RUNSV_DEB=$ROOT/target/dist/bin ;;
+debian) RUNSV_OURS=$ROOT/ref/root/usr/bin RUNSV_DEB=$ROOT/ref/root/usr/bin ;;
+*) RUNSV_OURS=$ROOT/target/dist/bin RUNSV_DEB=$ROOT/ref/root/usr/bin ;;
+esac
 S6=$(command -v s6-svscan || true)
 IMPLS="ours debian"
 [ -n "$S6" ] && IMPLS="$IMPLS s6"
@@ -60,8 +66,8 @@ trap cleanup EXIT
 start_scanner() {
     local impl=$1 dir=$2
     case $impl in
-    ours) PATH=$RUNSV_DIR:$PATH setsid "$OURS" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
-    debian) PATH=$RUNSV_DIR:$PATH setsid "$DEB" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
+    ours) PATH=$RUNSV_OURS:$PATH setsid "$OURS" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
+    debian) PATH=$RUNSV_DEB:$PATH setsid "$DEB" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     s6) setsid "$S6" -c $((N_UP * 2 + 16)) "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     esac
     echo $!
@@ -215,7 +221,7 @@ on down && for impl in $IMPLS pid1; do
     d=$W/down-$impl
     setup_down "$d"
     if [ $impl = pid1 ]; then
-        PATH=$RUNSV_DIR:$PATH setsid unshare --pid --fork --mount-proc "$OURS" -P "$d/service" </dev/null >/dev/null 2>>"$W/pid1.log" &
+        PATH=$RUNSV_OURS:$PATH setsid unshare --pid --fork --mount-proc "$OURS" -P "$d/service" </dev/null >/dev/null 2>>"$W/pid1.log" &
         outer=$!
         STARTED="$STARTED $outer"
         pid=""
@@ -250,7 +256,7 @@ done
 
 # ------------------------------------------------------------------ report
 echo
-echo "runsvdir benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, runsv: ${RUNSV:-debian})"
+echo "runsvdir benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, runsv: ${RUNSV:-own})"
 printf '%-44s %12s %12s %12s %10s\n' "measure" "runit-rs" "debian" "s6-svscan" "deb/ours"
 row() { # label key unit
     local o=${R[$2_ours]:-} d=${R[$2_debian]:-} s=${R[$2_s6]:--}

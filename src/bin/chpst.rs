@@ -1,4 +1,11 @@
 //! The `chpst` program: see `runit_rs::prog::chpst`.
-fn main() {
+//!
+//! `no_main`, like runit's C chpst: Rust's start-up code would reopen closed fds 0-2 on
+//! `/dev/null` and ignore SIGPIPE before `main`, and chpst must hand prog exactly the process
+//! state it was given (`chpst -0` with stdin already closed fails as runit's does).
+#![no_main]
+
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     runit_rs::run(runit_rs::prog::chpst::main)
 }

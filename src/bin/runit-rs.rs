@@ -1,6 +1,13 @@
 //! The multicall binary: runs the program named by basename(argv[0]); called under its own
 //! name, the program named by argv[1] (`runit-rs sv status foo`).
-fn main() {
+//!
+//! `no_main`, so that runit, runit-init and chpst get the raw process state their own
+//! binaries get (fds 0-2 as given, SIGPIPE as inherited); every other program gets SIGPIPE
+//! ignored, as Rust's start-up code gives its standalone binary.
+#![no_main]
+
+#[no_mangle]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     use std::os::unix::ffi::OsStrExt;
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let name = runit_rs::basename(argv0.as_bytes()).to_vec();
@@ -11,8 +18,31 @@ fn main() {
 fn dispatch(args: Vec<Vec<u8>>) -> i32 {
     let name = runit_rs::basename(args.first().map(|a| a.as_slice()).unwrap_or(b""));
     match runit_rs::prog::by_name(name) {
-        Some(m) => m(args),
+        Some(m) => {
+            like_standalone(name);
+            m(args)
+        }
         None => 100,
+    }
+}
+
+/// SIGPIPE as the program's own binary would have it (see the module doc).
+fn like_standalone(name: &[u8]) {
+    let raw = matches!(
+        name,
+        b"runit"
+            | b"runit-init"
+            | b"init"
+            | b"chpst"
+            | b"envdir"
+            | b"envuidgid"
+            | b"pgrphack"
+            | b"setlock"
+            | b"setuidgid"
+            | b"softlimit"
+    );
+    if !raw {
+        let _ = runit_rs::sys::signals::ignore(libc::SIGPIPE);
     }
 }
 
@@ -23,7 +53,10 @@ fn dispatch_shifted(mut args: Vec<Vec<u8>>) -> i32 {
     }
     args.remove(0);
     match runit_rs::prog::by_name(runit_rs::basename(&args[0])) {
-        Some(m) => m(args),
+        Some(m) => {
+            like_standalone(runit_rs::basename(&args[0]));
+            m(args)
+        }
         None => {
             runit_rs::msg::err(&[b"runit-rs: fatal: unknown program: ", &args[0]]);
             100
