@@ -9,19 +9,19 @@
 #   stages   guest seconds (monotonic clock, ns resolution) from stage 1's first line to
 #            "ALL SERVICES UP" (runit's share of the boot)
 #   halt     host seconds from the "TRIGGER runit-init 0" line to qemu's exit (power off)
-# Columns: "ours" = our runit with the initramfs default runsvdir/runsv/sv
-# (tests/qemu/build-initramfs SV_IMPL), "ours+sv" = our runit, runsv and sv under Debian's
-# runsvdir (svimpl=mixed), "debian" = Debian's runit, runsvdir, runsv and sv.
+# Columns: "ours" = every program ours (runit, runsvdir, runsv, sv; svimpl=ours),
+# "ours+sv" = our runit, runsv and sv under Debian's runsvdir (svimpl=mixed),
+# "debian" = Debian's runit, runsvdir, runsv and sv. Our binaries: scripts/build-dist.
 # Ratios = ours / debian and ours+sv / debian (below 1: we are faster).
 set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 scripts/fetch-ref
 scripts/fetch-qemu
-CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release --bins -q
+scripts/build-dist >/dev/null
 mkdir -p bench/out
 initrd=bench/out/initrd.cpio.gz
-tests/qemu/build-initramfs "$initrd" "$PWD/target/release"
+tests/qemu/build-initramfs "$initrd" "$PWD/target/dist/bin"
 kernel=$(ls qemu/root/boot/vmlinuz-* | head -n 1)
 
 # boot RDINIT EXTRA: prints "boot stages halt"
@@ -52,7 +52,7 @@ boot() {
 : > bench/out/boot.mixed
 : > bench/out/boot.debian
 for _ in $(seq "$runs"); do
-    boot /sbin/init "" >> bench/out/boot.ours
+    boot /sbin/init "svimpl=ours" >> bench/out/boot.ours
     boot /sbin/init "svimpl=mixed" >> bench/out/boot.mixed
     boot /ref/bin/runit "svimpl=ref" >> bench/out/boot.debian
 done
