@@ -3,10 +3,10 @@
 //! Each shared contract has exactly one home: the status record ([`status`]), the TAI64N
 //! clock ([`tai`]), the service-directory layout ([`svdir`]), the control bytes
 //! ([`control`]), option parsing ([`getopt`]), messages and runit's error texts ([`msg`]).
-//! Every system call goes through [`sys`], the only module allowed to use `unsafe`.
+//! Every system call goes through [`sys`], the only module where the `unsafe_code` lint is
+//! allowed.
 #![deny(unsafe_code)]
 
-#[allow(unsafe_code)]
 pub mod control;
 pub mod getopt;
 pub mod msg;

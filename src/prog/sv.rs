@@ -362,6 +362,19 @@ impl Sv {
         self.rc += 1;
     }
 
+    /// Probes the service in the cwd; on failure prints the probe's line (§5 step 1).
+    fn probe_or_report(&mut self, name: &[u8], exiting: bool) -> Option<Status> {
+        match svdir::probe(&MAIN) {
+            Ok(st) => Some(st),
+            Err(e) => {
+                self.probe_error(name, e, exiting);
+                self.out.push(b'\n');
+                self.flush();
+                None
+            }
+        }
+    }
+
     /// Puts the status line of a record (§9) without the line end. Returns false (and puts
     /// nothing) if `down` could not be stat'ed.
     fn status_line(&mut self, name: &[u8], st: &Status, warn_name: &[u8]) -> bool {
@@ -481,15 +494,7 @@ impl Sv {
     /// status version to see replaced before the record is trusted.
     fn send(&mut self, name: &[u8], bytes: &[u8]) -> Option<Option<StatusId>> {
         let exiting = bytes.first() == Some(&b'x');
-        let st = match svdir::probe(&MAIN) {
-            Ok(st) => st,
-            Err(e) => {
-                self.probe_error(name, e, exiting);
-                self.out.push(b'\n');
-                self.flush();
-                return None;
-            }
-        };
+        let st = self.probe_or_report(name, exiting)?;
         let first = bytes.first().copied().unwrap_or(0);
         // Already wanted: nothing to send, except `d` to a service started with `o`.
         if st.want == first && (first != b'd' || st.term) {
@@ -610,15 +615,7 @@ impl Sv {
         } else {
             None
         };
-        let st = match svdir::probe(&MAIN) {
-            Ok(st) => st,
-            Err(e) => {
-                self.probe_error(name, e, exiting);
-                self.out.push(b'\n');
-                self.flush();
-                return None;
-            }
-        };
+        let st = self.probe_or_report(name, exiting)?;
         if let Some(before) = w.before {
             if id_now == Some(before) {
                 return Some(false);
