@@ -366,7 +366,7 @@ impl Runsv {
             let now = sys::now_mono_ms();
             // 1. The log service first, so it gets the lower pid.
             if let Some(l) = self.log.as_ref() {
-                if l.pid == 0 && l.want == Want::Up && now >= l.not_before {
+                if l.pid == 0 && (l.want == Want::Up || l.once) && now >= l.not_before {
                     self.start(Which::Log);
                 }
             }
@@ -486,7 +486,7 @@ impl Runsv {
         let m = &self.main;
         consider(m, m.want == Want::Up || m.state == State::Finish || m.once);
         if let Some(l) = self.log.as_ref() {
-            consider(l, l.want == Want::Up);
+            consider(l, l.want == Want::Up || l.once);
         }
         t.min(i32::MAX as i64) as i32
     }

@@ -351,6 +351,26 @@ fn log_started_first_and_pid_file_quirk() {
         status(&s.join("log")).map(|x| x.4) == Some(1)
     });
     assert!(s.join("log/supervise/pid").exists());
+    // `o` on the log runs it once: started, and not restarted after it exits.
+    control(&s.join("log"), "d");
+    must(5.0, "log down", || {
+        status(&s.join("log")).map(|x| x.4) == Some(0)
+    });
+    script(s.join("log/run"), "echo once >> ../once.log; exit 0");
+    control(&s.join("log"), "o");
+    must(5.0, "log ran once", || read(s.join("once.log")) == "once\n");
+    must(5.0, "log down again", || {
+        status(&s.join("log")).map(|x| x.4) == Some(0)
+    });
+    assert!(
+        !wait_for(1.5, || read(s.join("once.log")) != "once\n"),
+        "log restarted"
+    );
+    script(s.join("log/run"), "exec cat");
+    control(&s.join("log"), "u");
+    must(5.0, "log up again", || {
+        status(&s.join("log")).map(|x| x.4) == Some(1)
+    });
     // `x` on the log control is ignored.
     control(&s.join("log"), "x");
     std::thread::sleep(std::time::Duration::from_millis(100));
