@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,14 +29,15 @@ const QUIET: Duration = Duration::from_millis(300);
 
 /// ./run: records its starts and every trapped signal, says it is ready once the traps are
 /// set, and beats once per round of its loop (a shell runs traps only between commands). TERM
-/// ends it (exit 3) unless `noterm` exists; the extra sleep lets a CONT sent right after the
-/// TERM reach its trap before the exit.
+/// ends it (exit 3) unless `noterm` exists; it then waits up to a second for the CONT that
+/// follows a TERM when want is down (runsv may be descheduled between the two kills).
 const RUN: &str = r#"echo $$ >> starts
-for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap "echo $s >> sig" $s; done
-trap 'echo TERM >> sig; [ -e noterm ] || stop=1' TERM
+for s in HUP ALRM INT QUIT USR1 USR2; do trap "echo $s >> sig" $s; done
+trap 'echo CONT >> sig; cont=1' CONT
+trap 'echo TERM >> sig; [ -e noterm ] || stop=1; cont=' TERM
 echo $$ > ready
 while [ -z "$stop" ]; do sleep 0.05; echo . >> beat; done
-sleep 0.05
+i=0; while [ -z "$cont" ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done
 exit 3"#;
 
 /// ./finish: records the signals it gets and its arguments (after the traps are set), then
@@ -126,6 +128,36 @@ fn sorted(s: &str) -> Vec<String> {
     v
 }
 
+/// Starts runsv like `start_runsv`, but with every signal at its default action and none
+/// blocked, as under runsvdir at boot. A test runner started in the background (`cargo test &`
+/// ignores INT and QUIT) or under nohup (HUP) would otherwise hand ignored signals down:
+/// runit's runsv passes them on to ./run, whose shell then cannot trap them, while ours starts
+/// every child with default dispositions (divergence (f), spec README). Observed before this
+/// reset: the `i` and `q` cells differed when the test binary ran in the background.
+fn start_clean(runsv: &Path, svc: &Path) -> Proc {
+    let mut c = std::process::Command::new(runsv);
+    c.arg(svc)
+        .stdout(std::process::Stdio::null())
+        .stderr(File::create(svc.with_extension("stderr")).unwrap());
+    // SAFETY: between fork and exec only signal(2) and sigprocmask(2), async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            for sig in 1..32 {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let p = spawn(c);
+    must(5.0, "runsv ready", || runsv_alive(svc));
+    p
+}
+
 /// Waits until ./run in `d` runs with its traps set; returns its pid.
 fn wait_ready(d: &Path) -> u32 {
     let mut pid = 0;
@@ -160,7 +192,7 @@ impl Side {
         if start == Start::GotTerm {
             std::fs::write(svc.join("noterm"), "").unwrap();
         }
-        let p = start_runsv(runsv, &svc);
+        let p = start_clean(runsv, &svc);
         let mut pid0 = None;
         match start {
             Start::Down => {
