@@ -31,7 +31,8 @@ const QUIET: Duration = Duration::from_millis(300);
 /// set, and beats once per round of its loop (a shell runs traps only between commands). TERM
 /// ends it (exit 3) unless `noterm` exists; it then waits up to a second for the CONT that
 /// follows a TERM when want is down (runsv may be descheduled between the two kills).
-const RUN: &str = r#"echo $$ >> starts
+const RUN: &str = r#"[ "$1" = probe ] && exit 0
+echo $$ >> starts
 for s in HUP ALRM INT QUIT USR1 USR2; do trap "echo $s >> sig" $s; done
 trap 'echo CONT >> sig; cont=1' CONT
 trap 'echo TERM >> sig; [ -e noterm ] || stop=1; cont=' TERM
@@ -42,9 +43,47 @@ exit 3"#;
 
 /// ./finish: records the signals it gets and its arguments (after the traps are set), then
 /// lingers while `hold` exists.
-const FINISH: &str = r#"for s in HUP ALRM INT QUIT USR1 USR2 TERM CONT; do trap "echo $s >> fsig" $s; done
+const FINISH: &str = r#"[ "$1" = probe ] && exit 0
+for s in HUP ALRM INT QUIT USR1 USR2 TERM CONT; do trap "echo $s >> fsig" $s; done
 echo "$@" >> finish.log
 while [ -e hold ]; do sleep 0.05; done"#;
+
+/// The main service of log cells.
+const SLEEPER: &str = r#"[ "$1" = probe ] && exit 0
+exec sleep 1000"#;
+
+/// Makes `at` a symlink to one of the scripts, written once per test binary.
+///
+/// Each service could get its own copies, but an executable written while another thread
+/// forks can fail to start with ETXTBSY (the forked child holds the writing descriptor until
+/// it execs), which runsv reports as `./finish 111 0`. Scripts written once, replaced by
+/// rename only if their content changed, and probed until they execute avoid that.
+fn link(name: &str, at: &Path) {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runsv_matrix");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, body) in [("run", RUN), ("finish", FINISH), ("sleeper", SLEEPER)] {
+            let path = dir.join(name);
+            if read(&path) != format!("#!/bin/sh\n{body}\n") {
+                let new = dir.join(format!("{name}.{}", std::process::id()));
+                script(&new, body);
+                std::fs::rename(&new, &path).unwrap();
+            }
+            must(
+                5.0,
+                "script executes",
+                || match std::process::Command::new(&path).arg("probe").status() {
+                    Ok(st) => st.success(),
+                    Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => false,
+                    Err(e) => panic!("{}: {e}", path.display()),
+                },
+            );
+        }
+        dir
+    });
+    std::os::unix::fs::symlink(dir.join(name), at).unwrap();
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Start {
@@ -176,14 +215,16 @@ impl Side {
     fn new(runsv: &Path, root: &Path, start: Start) -> Side {
         let svc = root.join("s");
         let target = if start == Start::Log {
-            script(svc.join("run"), "exec sleep 1000");
-            script(svc.join("log/run"), RUN);
+            std::fs::create_dir_all(svc.join("log")).unwrap();
+            link("sleeper", &svc.join("run"));
+            link("run", &svc.join("log/run"));
             // Never run (§2): its record must stay empty.
-            script(svc.join("log/finish"), FINISH);
+            link("finish", &svc.join("log/finish"));
             svc.join("log")
         } else {
-            script(svc.join("run"), RUN);
-            script(svc.join("finish"), FINISH);
+            std::fs::create_dir_all(&svc).unwrap();
+            link("run", &svc.join("run"));
+            link("finish", &svc.join("finish"));
             svc.clone()
         };
         if matches!(start, Start::RunDown | Start::Down) {
