@@ -197,10 +197,32 @@ fn start_clean(runsv: &Path, svc: &Path) -> Proc {
     p
 }
 
+/// Waits for the starting state; on a timeout says what `d` looked like.
+fn settled(d: &Path, what: &str, cond: impl FnMut() -> bool) {
+    if !wait_for(5.0, cond) {
+        let svc = if d.ends_with("log") {
+            d.parent().unwrap()
+        } else {
+            d
+        };
+        panic!(
+            "timed out waiting for {what} in {}: stat {:?} status {:?} starts {:?} sig {:?} \
+             finish {:?} runsv stderr {:?}",
+            d.display(),
+            stat_line(d),
+            status(d),
+            lines(d.join("starts")),
+            lines(d.join("sig")),
+            lines(d.join("finish.log")),
+            runsv_stderr(svc)
+        );
+    }
+}
+
 /// Waits until ./run in `d` runs with its traps set; returns its pid.
 fn wait_ready(d: &Path) -> u32 {
     let mut pid = 0;
-    must(5.0, "./run ready", || match status(d) {
+    settled(d, "./run ready", || match status(d) {
         Some((p, _, _, _, 1)) if p != 0 && read(d.join("ready")).trim() == p.to_string() => {
             pid = p;
             true
@@ -237,14 +259,14 @@ impl Side {
         let mut pid0 = None;
         match start {
             Start::Down => {
-                must(5.0, "down, want down", || {
+                settled(&svc, "down, want down", || {
                     status(&svc) == Some((0, 0, b'd', 0, 0)) && stat_line(&svc) == "down\n"
                 });
             }
             Start::RunDown => {
                 control(&svc, "o");
                 pid0 = Some(wait_ready(&svc));
-                must(5.0, "run, want down", || {
+                settled(&svc, "run, want down", || {
                     stat_line(&svc) == "run, want down\n"
                 });
             }
@@ -258,7 +280,7 @@ impl Side {
             Start::Finish => {
                 std::fs::write(svc.join("hold"), "").unwrap();
                 control(&svc, "d");
-                must(5.0, "finish lingering", || {
+                settled(&svc, "finish lingering", || {
                     matches!(status(&svc), Some((p, 0, b'd', 0, 2)) if p != 0)
                         && lines(svc.join("finish.log")).len() == 1
                 });
@@ -267,13 +289,13 @@ impl Side {
             Start::Paused => {
                 let pid = pid0.unwrap();
                 control(&svc, "p");
-                must(5.0, "paused", || {
+                settled(&svc, "paused", || {
                     stat_line(&svc) == "run, paused\n" && stopped(pid)
                 });
             }
             Start::GotTerm => {
                 control(&svc, "d");
-                must(5.0, "TERM ignored", || {
+                settled(&svc, "TERM ignored", || {
                     let sig = sorted(&read(svc.join("sig")));
                     stat_line(&svc) == "run, got TERM, want down\n" && sig == ["CONT", "TERM"]
                 });
