@@ -36,15 +36,17 @@ const QUIET: Duration = Duration::from_millis(300);
 /// ./run: records its starts and every trapped signal, says it is ready once the traps are
 /// set, and beats once per round of its loop (a shell runs traps only between commands). TERM
 /// ends it (exit 3) unless `noterm` exists; it then waits up to a second for the CONT that
-/// follows a TERM when want is down (runsv may be descheduled between the two kills).
+/// follows a TERM when want is down (runsv may be descheduled between the two kills). The
+/// traps leave marker files rather than set variables: under heavy load a shell was once seen
+/// looping on for seconds after its TERM trap had run (`sig` said TERM, CONT).
 const RUN: &str = r#"[ "$1" = probe ] && exit 0
 echo $$ >> starts
 for s in HUP ALRM INT QUIT USR1 USR2; do trap "echo $s >> sig" $s; done
-trap 'echo CONT >> sig; cont=1' CONT
-trap 'echo TERM >> sig; [ -e noterm ] || stop=1; cont=' TERM
+trap 'echo CONT >> sig; : > cont.$$' CONT
+trap 'echo TERM >> sig; [ -e noterm ] || : > stop.$$' TERM
 echo $$ > ready
-while [ -z "$stop" ]; do sleep 0.05; echo . >> beat; done
-i=0; while [ -z "$cont" ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done
+while [ ! -e stop.$$ ]; do sleep 0.05; echo . >> beat; done
+i=0; while [ ! -e cont.$$ ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done
 exit 3"#;
 
 /// ./finish: records the signals it gets and its arguments (after the traps are set), then
