@@ -7,6 +7,7 @@ mod chpst;
 mod demo;
 mod runit;
 mod runsv;
+mod runsv_matrix;
 mod runsvdir;
 mod sv;
 mod svlogd;
