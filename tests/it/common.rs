@@ -3,7 +3,6 @@
 //! deadline polling instead of fixed sleeps.
 #![allow(dead_code)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -53,13 +52,34 @@ pub fn tmp() -> tempfile::TempDir {
 }
 
 /// Writes an executable shell script.
+///
+/// The file is written by a child process (`install`), never through a descriptor of this
+/// test process: tests run in threads that fork, and a child forked while we held the file
+/// open for writing would keep it open until its exec, making an exec of the script fail
+/// with ETXTBSY ("text busy") at that moment.
 pub fn script(path: impl AsRef<Path>, body: &str) {
+    use std::io::Write;
     let path = path.as_ref();
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).unwrap();
     }
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = Command::new("install")
+        .args(["-m", "755", "/dev/stdin"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "install {}",
+        path.display()
+    );
 }
 
 /// Polls `cond` every 2 ms until it holds or `secs` pass; returns whether it held.
