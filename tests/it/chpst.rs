@@ -844,12 +844,7 @@ fn path_search_errors_match_reference() {
     std::fs::create_dir(p.join("good")).unwrap();
     script(p.join("good/prog"), "echo good");
     std::fs::create_dir(p.join("badfmt")).unwrap();
-    std::fs::write(p.join("badfmt/prog"), "garbage\n").unwrap();
-    std::fs::set_permissions(
-        p.join("badfmt/prog"),
-        std::fs::Permissions::from_mode(0o755),
-    )
-    .unwrap();
+    install_exec(p.join("badfmt/prog"), b"garbage\n");
     std::fs::write(p.join("afile"), "").unwrap();
     std::fs::create_dir_all(p.join("isdir/prog")).unwrap();
     let d = |n: &str| p.join(n).display().to_string();

@@ -58,6 +58,11 @@ pub fn tmp() -> tempfile::TempDir {
 /// open for writing would keep it open until its exec, making an exec of the script fail
 /// with ETXTBSY ("text busy") at that moment.
 pub fn script(path: impl AsRef<Path>, body: &str) {
+    install_exec(path, format!("#!/bin/sh\n{body}\n").as_bytes());
+}
+
+/// Writes an executable file (mode 0755) with any content, the way [`script`] does.
+pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
     use std::io::Write;
     let path = path.as_ref();
     if let Some(d) = path.parent() {
@@ -69,12 +74,7 @@ pub fn script(path: impl AsRef<Path>, body: &str) {
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("#!/bin/sh\n{body}\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(content).unwrap();
     assert!(
         child.wait().unwrap().success(),
         "install {}",
