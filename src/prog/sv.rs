@@ -107,8 +107,9 @@ fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
 
 /// The run-time context: options, output, failure count.
 struct Sv {
-    /// `$SVDIR` (or the default), as a C string built once.
-    svdir: std::ffi::CString,
+    /// `$SVDIR` (or the default), opened once (`O_PATH`) relative to the original directory;
+    /// the error is kept and reported for each name that needs it, as runit's chdir would.
+    svdir_fd: Result<i32, sys::Errno>,
     start: Tai64n,
     rc: i32,
     /// LSB `status` outcome (0 running, 3 not, 4 unknown; 1 for the fail cases).
@@ -190,8 +191,9 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     };
     // A NUL cannot come from the environment; an empty name fails every chdir instead.
     let svdir = sys::cstr(&svdir).unwrap_or_default();
+    let svdir_fd = sys::open(&svdir, libc::O_PATH | libc::O_DIRECTORY, 0);
     let mut sv = Sv {
-        svdir,
+        svdir_fd,
         start,
         rc: 0,
         lsb_status: None,
@@ -202,19 +204,18 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     // Phase 1 (§5).
     let mut pending: Vec<(Vec<u8>, Option<StatusId>)> = Vec::new();
     for name in &names {
-        let ok = sv.resolve(name);
-        if ok {
-            if act.status {
-                sv.status(name);
-            } else if act.check {
-                pending.push((name.clone(), None));
-            } else if let Some(before) = sv.send(name, act.bytes) {
-                pending.push((name.clone(), before));
+        match sv.resolve(name) {
+            Resolved::Fatal => return fatal_code,
+            Resolved::Failed => {}
+            Resolved::In => {
+                if act.status {
+                    sv.status(name);
+                } else if act.check {
+                    pending.push((name.clone(), None));
+                } else if let Some(before) = sv.send(name, act.bytes) {
+                    pending.push((name.clone(), before));
+                }
             }
-        }
-        if !sv.back() {
-            sv.flush();
-            return fatal_code;
         }
     }
 
@@ -255,6 +256,17 @@ fn status_id() -> Option<StatusId> {
         .map(|s| (s.ino, s.mtime, s.mtime_nsec))
 }
 
+/// Outcome of [`Sv::resolve`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Resolved {
+    /// The cwd is the service directory.
+    In,
+    /// `fail:` printed, the name is dropped.
+    Failed,
+    /// `fatal:` printed, sv exits.
+    Fatal,
+}
+
 /// Per-name state of the waiting pass.
 struct Waiting {
     name: Vec<u8>,
@@ -287,18 +299,27 @@ impl Sv {
         self.flush();
     }
 
-    /// `chdir` to the service (§4); prints `fail:` on error.
-    fn resolve(&mut self, name: &[u8]) -> bool {
+    /// Changes to the service directory (§4); prints `fail:` on error, or `fatal:` when the
+    /// original directory cannot be re-entered.
+    ///
+    /// Each name starts from its base explicitly: `$SVDIR` through a descriptor opened once
+    /// (runit chdirs to the `$SVDIR` path for every name), the original directory only for a
+    /// name relative to it. Where runit returns to the original directory after every
+    /// service, we do so before a name that needs it: the same directories, fewer calls.
+    fn resolve(&mut self, name: &[u8]) -> Resolved {
         let under_svdir =
             !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
-        let r = (|| {
-            if under_svdir {
-                sys::chdir(&self.svdir)?;
-            }
-            sys::chdir(&sys::cstr(name)?)
-        })();
-        match r {
-            Ok(()) => true,
+        let base = if under_svdir {
+            self.svdir_fd.and_then(sys::fchdir)
+        } else if let Err(e) = sys::fchdir(self.cwd) {
+            self.flush();
+            msg::err_errno(&[b"fatal: unable to change to original directory"], e);
+            return Resolved::Fatal;
+        } else {
+            Ok(())
+        };
+        match base.and_then(|()| sys::chdir(&sys::cstr(name)?)) {
+            Ok(()) => Resolved::In,
             Err(e) => {
                 self.rc += 1;
                 self.fail_lsb(1);
@@ -308,19 +329,7 @@ impl Sv {
                     b": unable to change to service directory: ",
                     errstr(e).as_bytes(),
                 ]);
-                false
-            }
-        }
-    }
-
-    /// Returns to the original directory; false after printing `fatal:`.
-    fn back(&mut self) -> bool {
-        match sys::fchdir(self.cwd) {
-            Ok(()) => true,
-            Err(e) => {
-                self.flush();
-                msg::err_errno(&[b"fatal: unable to change to original directory"], e);
-                false
+                Resolved::Failed
             }
         }
     }
@@ -559,7 +568,11 @@ impl Sv {
             let elapsed = (now_ms - t0) as f64 / 1000.0;
             let mut i = 0;
             while i < left.len() {
-                let done = if self.resolve(&left[i].name) {
+                let resolved = self.resolve(&left[i].name);
+                if resolved == Resolved::Fatal {
+                    return false;
+                }
+                let done = if resolved == Resolved::In {
                     let name = left[i].name.clone();
                     match self.check(&name, bytes, &mut left[i], now_ms) {
                         Some(true) => true,
@@ -589,9 +602,6 @@ impl Sv {
                 } else {
                     true
                 };
-                if !self.back() {
-                    return false;
-                }
                 if done {
                     left.remove(i);
                 } else {
