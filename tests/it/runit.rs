@@ -65,6 +65,15 @@ impl Pid1 {
         self.t.path().join("etc")
     }
 
+    /// Permission bits of a flag file in the private /etc/runit.
+    fn mode(&self, name: &str) -> u32 {
+        std::fs::metadata(self.etc().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
     /// runit's pid as the host sees it (the child of unshare).
     fn host_pid(&self) -> i32 {
         let f = format!("/proc/{0}/task/{0}/children", self.p.pid());
@@ -303,15 +312,8 @@ fn ctrlaltdel_then_stopit_and_reboot() {
             "- runit: system reboot.",
         ])
     );
-    let mode = |n: &str| {
-        std::fs::metadata(p.etc().join(n))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    };
-    assert_eq!(mode("stopit"), 0, "runit clears stopit's mode");
-    assert_eq!(mode("reboot"), 0o100);
+    assert_eq!(p.mode("stopit"), 0, "runit clears stopit's mode");
+    assert_eq!(p.mode("reboot"), 0o100);
 }
 
 #[test]
@@ -382,15 +384,8 @@ fn signals_outside_stage2_and_cont_without_stopit_are_ignored_then_runit_init_0(
             "- runit: power off...",
         ])[..]
     );
-    let mode = |n: &str| {
-        std::fs::metadata(p.etc().join(n))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    };
-    assert_eq!(mode("stopit"), 0);
-    assert_eq!(mode("reboot"), 0, "runit-init 0 clears reboot");
+    assert_eq!(p.mode("stopit"), 0);
+    assert_eq!(p.mode("reboot"), 0, "runit-init 0 clears reboot");
 }
 
 #[test]

@@ -710,6 +710,19 @@ struct Live {
 }
 
 impl Live {
+    /// Our svlogd `-v d` in `cwd`, with `cwd/d` created (and its config written) first;
+    /// returns once it has opened `d/current`.
+    fn ours_in_d(cwd: &Path, config: Option<&[u8]>) -> (PathBuf, Live) {
+        let d = cwd.join("d");
+        std::fs::create_dir(&d).unwrap();
+        if let Some(c) = config {
+            std::fs::write(d.join("config"), c).unwrap();
+        }
+        let l = Live::start(Impl::Ours, cwd, &["-v", "d"]);
+        l.wait_err("new: d/current");
+        (d, l)
+    }
+
     fn start(i: Impl, cwd: &Path, args: &[&str]) -> Live {
         let mut c = cmd(i, cwd, args);
         let err = cwd.join(format!("stderr.{}", rand_tag()));
@@ -755,9 +768,7 @@ fn rand_tag() -> u64 {
 #[test]
 fn second_instance_cannot_lock() {
     let t = tmp();
-    std::fs::create_dir(t.path().join("d")).unwrap();
-    let first = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    first.wait_err("new: d/current");
+    let (_, _first) = Live::ours_in_d(t.path(), None);
     for i in [Impl::Ref, Impl::Ours] {
         let o = feed(cmd(i, t.path(), &["d"]), b"x\n", 10.0);
         assert_eq!(o.status.code(), Some(111), "{i:?}");
@@ -787,9 +798,7 @@ fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 #[test]
 fn term_writes_every_line_read_divergence_b() {
     let t = tmp();
-    std::fs::create_dir(t.path().join("d")).unwrap();
-    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    l.wait_err("new: d/current");
+    let (_, mut l) = Live::ours_in_d(t.path(), None);
     l.write(b"x\ny\npar");
     l.drained();
     l.p.signal(libc::SIGTERM);
@@ -805,10 +814,7 @@ fn term_writes_every_line_read_divergence_b() {
 #[test]
 fn alrm_rotates_nonempty_current() {
     let t = tmp();
-    let d = t.path().join("d");
-    std::fs::create_dir(&d).unwrap();
-    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    l.wait_err("new: d/current");
+    let (d, mut l) = Live::ours_in_d(t.path(), None);
     l.p.signal(libc::SIGALRM);
     l.wait_err("sigalarm received.");
     assert!(files(&d, ".s").is_empty(), "empty current is not rotated");
@@ -848,10 +854,7 @@ fn t_rule_rotates_periodically() {
 #[test]
 fn hup_mid_line_applies_new_config() {
     let t = tmp();
-    let d = t.path().join("d");
-    std::fs::create_dir(&d).unwrap();
-    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    l.wait_err("new: d/current");
+    let (d, mut l) = Live::ours_in_d(t.path(), None);
     l.write(b"first\npar");
     l.drained();
     std::fs::write(d.join("config"), b"pNEW:\n").unwrap();
@@ -869,11 +872,7 @@ fn hup_mid_line_applies_new_config() {
 #[test]
 fn hup_keeps_stderr_decision_quirk() {
     let t = tmp();
-    let d = t.path().join("d");
-    std::fs::create_dir(&d).unwrap();
-    std::fs::write(d.join("config"), b"e*\n").unwrap();
-    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    l.wait_err("new: d/current");
+    let (d, mut l) = Live::ours_in_d(t.path(), Some(b"e*\n"));
     l.write(b"one\n");
     l.wait_err("\none\n");
     std::fs::remove_file(d.join("config")).unwrap();
@@ -1378,11 +1377,7 @@ fn hup_and_alrm_match_runit() {
 fn sigchld_publishes_processor_output_while_idle() {
     // The processor finishes while svlogd waits for input: SIGCHLD is handled at once.
     let t = tmp();
-    let d = t.path().join("d");
-    std::fs::create_dir(&d).unwrap();
-    std::fs::write(d.join("config"), b"!tr a-z A-Z\n").unwrap();
-    let mut l = Live::start(Impl::Ours, t.path(), &["-v", "d"]);
-    l.wait_err("new: d/current");
+    let (d, mut l) = Live::ours_in_d(t.path(), Some(b"!tr a-z A-Z\n"));
     l.write(b"hello\n");
     l.drained();
     l.p.signal(libc::SIGALRM);
