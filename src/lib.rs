@@ -2,15 +2,18 @@
 //!
 //! Each shared contract has exactly one home: the status record ([`status`]), the TAI64N
 //! clock ([`tai`]), the service-directory layout ([`svdir`]), the control bytes
-//! ([`control`]), option parsing ([`getopt`]), messages and runit's error texts ([`msg`]).
+//! ([`control`]), runit's halt and reboot flags ([`initctl`]), option parsing ([`getopt`]),
+//! messages ([`msg`]), starting children ([`spawn`]).
 //! Every system call goes through [`sys`], the only module where the `unsafe_code` lint is
 //! allowed.
 #![deny(unsafe_code)]
 
 pub mod control;
 pub mod getopt;
+pub mod initctl;
 pub mod msg;
 pub mod prog;
+pub mod spawn;
 pub mod status;
 pub mod svdir;
 #[allow(unsafe_code)]

@@ -1,158 +1,196 @@
 //! Diagnostics exactly as runit prints them (spec README "Diagnostic line shape", formats.md §1).
 //!
-//! A line is built from pieces, ends in `\n` and goes out in one `write(2)` from a stack
-//! buffer, so printing never allocates (runsv prints warnings on paths that must not
-//! allocate) and lines from concurrent processes do not interleave. Errors are shown with
-//! runit's own texts ([`errstr`]), never `strerror` or Rust's `io::Error` display.
+//! One voice for every program: `main` sets the program's prefix once ([`set_prefix`]:
+//! `runsv DIR: `, `svlogd: `, `- runit: `, or none for sv), as skalibs sets `PROG`; then
+//! [`warn`], [`warn_errno`], [`info`], [`fatal`] and friends put `PREFIX KIND TEXT[: <err>]`
+//! on stderr. A line is streamed through a stack buffer, ends in `\n` and goes out in as
+//! few `write(2)`s as its length needs (one, below 2 KiB), so printing never allocates
+//! (runsv prints warnings on paths that must not allocate, and children print between fork
+//! and exec), lines from concurrent processes do not interleave, and nothing is truncated.
+//! Errors are shown with runit's own texts ([`Errno::text`]), never `strerror` or Rust's
+//! `io::Error` display.
 
-use crate::sys;
+use crate::sys::{self, Errno};
+use std::os::fd::BorrowedFd;
+use std::sync::OnceLock;
 
-/// runit's text for an errno (formats.md §1); anything unlisted is `unknown error`.
-pub fn errstr(e: i32) -> &'static str {
-    use libc::*;
-    match e {
-        0 => "no error",
-        EPERM => "permission denied",
-        ENOENT => "file does not exist",
-        ESRCH => "no such process",
-        EINTR => "interrupted system call",
-        EIO => "input/output error",
-        ENXIO => "device not configured",
-        E2BIG => "argument list too long",
-        ENOEXEC => "exec format error",
-        EBADF => "file descriptor not open",
-        ECHILD => "no child processes",
-        EAGAIN => "temporary failure",
-        ENOMEM => "out of memory",
-        EACCES => "access denied",
-        EFAULT => "bad address",
-        ENOTBLK => "not a block device",
-        EBUSY => "device busy",
-        EEXIST => "file already exists",
-        EXDEV => "cross-device link",
-        ENODEV => "device does not support operation",
-        ENOTDIR => "not a directory",
-        EISDIR => "is a directory",
-        EINVAL => "invalid argument",
-        ENFILE => "system cannot open more files",
-        EMFILE => "process cannot open more files",
-        ENOTTY => "not a tty",
-        ETXTBSY => "text busy",
-        EFBIG => "file too big",
-        ENOSPC => "out of disk space",
-        ESPIPE => "unseekable descriptor",
-        EROFS => "read-only file system",
-        EMLINK => "too many links",
-        EPIPE => "broken pipe",
-        EDOM => "input out of range",
-        ERANGE => "output out of range",
-        EDEADLK => "operation would cause deadlock",
-        ENAMETOOLONG => "file name too long",
-        ENOLCK => "no locks available",
-        ENOSYS => "system call not available",
-        ENOTEMPTY => "directory not empty",
-        ELOOP => "symbolic link loop",
-        ENOMSG => "no message of desired type",
-        EIDRM => "identifier removed",
-        ENOSTR => "not a stream device",
-        ETIME => "timer expired",
-        ENOSR => "out of stream resources",
-        ENONET => "machine not on network",
-        EREMOTE => "too many levels of remote in path",
-        ENOLINK => "link severed",
-        EADV => "advertise error",
-        ESRMNT => "srmount error",
-        ECOMM => "communication error",
-        EPROTO => "protocol error",
-        EMULTIHOP => "multihop attempted",
-        EBADMSG => "bad message type",
-        EREMCHG => "remote address changed",
-        EUSERS => "too many users",
-        ENOTSOCK => "not a socket",
-        EDESTADDRREQ => "destination address required",
-        EMSGSIZE => "message too long",
-        EPROTOTYPE => "incorrect protocol type",
-        ENOPROTOOPT => "protocol not available",
-        EPROTONOSUPPORT => "protocol not supported",
-        ESOCKTNOSUPPORT => "socket type not supported",
-        EOPNOTSUPP => "operation not supported",
-        EPFNOSUPPORT => "protocol family not supported",
-        EAFNOSUPPORT => "address family not supported",
-        EADDRINUSE => "address already used",
-        EADDRNOTAVAIL => "address not available",
-        ENETDOWN => "network down",
-        ENETUNREACH => "network unreachable",
-        ENETRESET => "network reset",
-        ECONNABORTED => "connection aborted",
-        ECONNRESET => "connection reset",
-        ENOBUFS => "out of buffer space",
-        EISCONN => "already connected",
-        ENOTCONN => "not connected",
-        ESHUTDOWN => "socket shut down",
-        ETOOMANYREFS => "too many references",
-        ETIMEDOUT => "timed out",
-        ECONNREFUSED => "connection refused",
-        EHOSTDOWN => "host down",
-        EHOSTUNREACH => "host unreachable",
-        EALREADY => "operation already in progress",
-        EINPROGRESS => "operation in progress",
-        ESTALE => "stale NFS file handle",
-        EDQUOT => "disk quota exceeded",
-        _ => "unknown error",
+static PREFIX: OnceLock<Box<[u8]>> = OnceLock::new();
+
+/// Sets the program's message prefix from pieces (once; later calls are ignored, so a
+/// personality or a multicall dispatch cannot change a program's voice half-way).
+pub fn set_prefix(parts: &[&[u8]]) {
+    let _ = PREFIX.set(parts.concat().into_boxed_slice());
+}
+
+/// The prefix set by [`set_prefix`] (empty until then).
+pub fn prefix() -> &'static [u8] {
+    PREFIX.get().map(|p| &p[..]).unwrap_or(b"")
+}
+
+/// The kind word after the prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Fatal,
+    Warning,
+    Info,
+    Pausing,
+    /// No kind word: `- runit: enter stage: …`.
+    Plain,
+}
+
+impl Kind {
+    fn word(self) -> &'static [u8] {
+        match self {
+            Kind::Fatal => b"fatal: ",
+            Kind::Warning => b"warning: ",
+            Kind::Info => b"info: ",
+            Kind::Pausing => b"pausing: ",
+            Kind::Plain => b"",
+        }
     }
 }
 
-/// Writes the pieces, then `\n`, to `fd` as one line. Lines longer than the stack buffer go
-/// out in several writes (never truncated). Errors are ignored: there is nowhere to report them.
-pub fn line(fd: i32, parts: &[&[u8]]) {
+/// How long a line may wait for a full non-blocking output (PID 1's console) to drain:
+/// a busy serial console loses no lines, a stuck one cannot hang the program.
+const FULL_OUTPUT_WAIT_MS: i64 = 500;
+
+/// A line being built: pieces collect in a stack buffer that goes out whenever it fills.
+struct Line<'a> {
+    fd: BorrowedFd<'a>,
+    buf: [u8; 2048],
+    n: usize,
+    deadline: Option<i64>,
+}
+
+impl<'a> Line<'a> {
+    fn new(fd: BorrowedFd<'a>) -> Line<'a> {
+        Line {
+            fd,
+            buf: [0; 2048],
+            n: 0,
+            deadline: None,
+        }
+    }
+
+    fn push(&mut self, mut p: &[u8]) {
+        while !p.is_empty() {
+            if self.n == self.buf.len() {
+                self.flush();
+            }
+            let room = self.buf.len() - self.n;
+            let k = p.len().min(room);
+            let (head, rest) = p.split_at(k);
+            if let Some(dst) = self.buf.get_mut(self.n..self.n + k) {
+                dst.copy_from_slice(head);
+            }
+            self.n += k;
+            p = rest;
+        }
+    }
+
+    /// Writes what is buffered. Errors are dropped: there is nowhere to report them.
+    fn flush(&mut self) {
+        let mut rest = self.buf.get(..self.n).unwrap_or(&[]);
+        while !rest.is_empty() {
+            match sys::write(self.fd, rest) {
+                Ok(0) => break,
+                Ok(k) => rest = rest.get(k..).unwrap_or(&[]),
+                Err(Errno::AGAIN) => {
+                    let now = sys::now_mono_ms();
+                    let deadline = *self.deadline.get_or_insert(now + FULL_OUTPUT_WAIT_MS);
+                    if now >= deadline {
+                        break;
+                    }
+                    let mut fds = [sys::PollFd::new(self.fd, sys::POLLOUT)];
+                    let _ = sys::poll(&mut fds, sys::until(deadline, now));
+                }
+                Err(_) => break,
+            }
+        }
+        self.n = 0;
+    }
+}
+
+/// Writes the pieces, then `end`, to `fd` as one line.
+pub fn put(fd: BorrowedFd, parts: &[&[u8]], end: &[u8]) {
+    let mut l = Line::new(fd);
+    for p in parts {
+        l.push(p);
+    }
+    l.push(end);
+    l.flush();
+}
+
+/// Writes the pieces, then `\n`, to `fd`.
+pub fn line(fd: BorrowedFd, parts: &[&[u8]]) {
     put(fd, parts, b"\n");
 }
 
-/// Like [`line`] but without the trailing newline (for sv's `timeout: ` prefix and similar).
-pub fn put(fd: i32, parts: &[&[u8]], end: &[u8]) {
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    for p in parts.iter().copied().chain(std::iter::once(end)) {
-        let mut p = p;
-        while !p.is_empty() {
-            if n == buf.len() {
-                let _ = sys::write_all(fd, &buf[..n]);
-                n = 0;
-            }
-            let k = p.len().min(buf.len() - n);
-            buf[n..n + k].copy_from_slice(&p[..k]);
-            n += k;
-            p = &p[k..];
-        }
-    }
-    if n > 0 {
-        let _ = sys::write_all(fd, &buf[..n]);
-    }
-}
-
-/// One diagnostic line on stderr.
+/// One raw line on stderr, no prefix (getopt's lines, `-V`).
 pub fn err(parts: &[&[u8]]) {
-    line(2, parts);
+    line(sys::stderr(), parts);
 }
 
 /// One line on stdout.
 pub fn out(parts: &[&[u8]]) {
-    line(1, parts);
+    line(sys::stdout(), parts);
 }
 
-/// A diagnostic line on stderr ending in `: <err>` for `errno`.
-pub fn err_errno(parts: &[&[u8]], errno: i32) {
-    let mut all: [&[u8]; 16] = [b""; 16];
-    let n = parts.len().min(14);
-    all[..n].copy_from_slice(&parts[..n]);
-    all[n] = b": ";
-    all[n + 1] = errstr(errno).as_bytes();
-    line(2, &all[..n + 2]);
+/// `PREFIX KIND PARTS[: <err>]\n` on stderr: the one shape of every diagnostic.
+pub fn say(kind: Kind, parts: &[&[u8]], e: Option<Errno>) {
+    let mut l = Line::new(sys::stderr());
+    l.push(prefix());
+    l.push(kind.word());
+    for p in parts {
+        l.push(p);
+    }
+    if let Some(e) = e {
+        l.push(b": ");
+        l.push(e.text().as_bytes());
+    }
+    l.push(b"\n");
+    l.flush();
+}
+
+pub fn warn(parts: &[&[u8]]) {
+    say(Kind::Warning, parts, None);
+}
+
+pub fn warn_errno(parts: &[&[u8]], e: Errno) {
+    say(Kind::Warning, parts, Some(e));
+}
+
+pub fn info(parts: &[&[u8]]) {
+    say(Kind::Info, parts, None);
+}
+
+/// `PREFIX PARTS` with no kind word.
+pub fn note(parts: &[&[u8]]) {
+    say(Kind::Plain, parts, None);
+}
+
+/// Prints the fatal line and exits with `code`.
+pub fn fatal(code: i32, parts: &[&[u8]]) -> ! {
+    say(Kind::Fatal, parts, None);
+    sys::exit(code)
+}
+
+/// Prints the fatal line ending in `: <err>` and exits with `code`.
+pub fn fatal_errno(code: i32, parts: &[&[u8]], e: Errno) -> ! {
+    say(Kind::Fatal, parts, Some(e));
+    sys::exit(code)
+}
+
+/// In a forked child before exec: prints the line and `_exit`s with `code` (no atexit
+/// handlers, no flushing of buffers inherited from the parent).
+pub fn child_exit(kind: Kind, code: i32, parts: &[&[u8]], e: Option<Errno>) -> ! {
+    say(kind, parts, e);
+    sys::exit_now(code)
 }
 
 /// `usage: PROG<synopsis>` then a blank line, on stderr (formats.md §2).
 pub fn usage(prog: &[u8], synopsis: &[u8]) {
-    line(2, &[b"usage: ", prog, synopsis, b"\n"]);
+    line(sys::stderr(), &[b"usage: ", prog, synopsis, b"\n"]);
 }
 
 /// The `$Id: … $` version line printed by `-V` (spec README: a reimplementation uses its own id).
@@ -163,9 +201,21 @@ mod tests {
     use super::*;
     #[test]
     fn texts() {
-        assert_eq!(errstr(libc::ENOENT), "file does not exist");
-        assert_eq!(errstr(libc::EAGAIN), "temporary failure");
-        assert_eq!(errstr(libc::ENXIO), "device not configured");
-        assert_eq!(errstr(9999), "unknown error");
+        assert_eq!(Errno::NOENT.text(), "file does not exist");
+        assert_eq!(Errno::AGAIN.text(), "temporary failure");
+        assert_eq!(Errno::NXIO.text(), "device not configured");
+        assert_eq!(Errno(9999).text(), "unknown error");
+    }
+
+    #[test]
+    fn long_lines_are_not_truncated() {
+        let (r, w) = sys::pipe(libc::O_NONBLOCK).unwrap();
+        let long = vec![b'x'; 5000];
+        put(std::os::fd::AsFd::as_fd(&w), &[b"a", &long, b"b"], b"\n");
+        let mut got = vec![0u8; 8192];
+        let n = sys::read(std::os::fd::AsFd::as_fd(&r), &mut got).unwrap();
+        assert_eq!(n, 5003);
+        assert_eq!(got[0], b'a');
+        assert_eq!(&got[5001..5003], b"b\n");
     }
 }

@@ -4,7 +4,7 @@
 //! Paths are relative to the service directory (runsv and sv both chdir there first).
 
 use crate::status::{Status, LEN};
-use crate::sys::{self, Errno};
+use crate::sys::{self, AsFd, Errno};
 use std::ffi::CStr;
 
 macro_rules! c {
@@ -91,11 +91,8 @@ pub enum ProbeError {
 /// Is a runsv alive behind `ok` (relative to the cwd)? (§12)
 pub fn probe_ok(ok: &CStr) -> Result<(), ProbeError> {
     match sys::open(ok, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
-        Ok(fd) => {
-            let _ = sys::close(fd);
-            Ok(())
-        }
-        Err(libc::ENXIO) => Err(ProbeError::NotRunning),
+        Ok(_) => Ok(()),
+        Err(Errno::NXIO) => Err(ProbeError::NotRunning),
         Err(e) => Err(ProbeError::Ok(e)),
     }
 }
@@ -105,21 +102,7 @@ pub fn read_status(path: &CStr) -> Result<Status, ProbeError> {
     let fd =
         sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ProbeError::StatusOpen)?;
     let mut buf = [0u8; LEN];
-    let mut got = 0;
-    let r = loop {
-        match sys::read(fd, &mut buf[got..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => {
-                got += n;
-                if got == LEN {
-                    break Ok(());
-                }
-            }
-            Err(e) => break Err(e),
-        }
-    };
-    let _ = sys::close(fd);
-    r.map_err(ProbeError::StatusRead)?;
+    let got = sys::read_full(fd.as_fd(), &mut buf).map_err(ProbeError::StatusRead)?;
     if got < LEN {
         return Err(ProbeError::BadFormat);
     }
@@ -145,12 +128,10 @@ pub enum SendError {
 pub fn send(control: &CStr, bytes: &[u8]) -> Result<(), SendError> {
     let fd = match sys::open(control, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
         Ok(fd) => fd,
-        Err(libc::ENXIO) => return Err(SendError::NotRunning),
+        Err(Errno::NXIO) => return Err(SendError::NotRunning),
         Err(e) => return Err(SendError::Open(e)),
     };
-    let r = sys::write(fd, bytes);
-    let _ = sys::close(fd);
-    match r {
+    match sys::write(fd.as_fd(), bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
         Ok(_) => Err(SendError::Short),
         Err(e) => Err(SendError::Write(e)),

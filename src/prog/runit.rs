@@ -20,7 +20,10 @@
 //! `/etc/runit/exitcode` (if that file exists) or stage 3's own exit code, instead of
 //! calling reboot(2).
 
-use crate::sys::{self, init, signals, Exited};
+use crate::initctl::{REBOOT, STOPIT};
+use crate::msg::{self, Kind};
+use crate::spawn::{spawn, OnFail};
+use crate::sys::{self, init, signals, AsFd, Errno, Exited, OwnedFd};
 use std::ffi::CStr;
 
 /// Exit code when not run as process no 1 (the only way runit exits outside a container).
@@ -29,8 +32,6 @@ pub const EXIT_NOT_PID1: i32 = 111;
 const EXIT_CHILD_EXEC_FAILED: i32 = 0;
 
 const CONSOLE: &CStr = c"/dev/console";
-const STOPIT: &CStr = c"/etc/runit/stopit";
-const REBOOT: &CStr = c"/etc/runit/reboot";
 const CTRLALTDEL: &CStr = c"/etc/runit/ctrlaltdel";
 const NOSYNC: &CStr = c"/etc/runit/nosync";
 /// Container mode only: the exit code to use after stage 3 (leading decimal digits).
@@ -50,20 +51,27 @@ const BLOCKED: [i32; 7] = [
 
 /// Pause before retrying a failed fork or self-pipe (runit: 5 s).
 const PAUSE_MS: u64 = 5000;
+/// The console message wait is msg's: a full console delays a line by up to 0.5 s.
 /// The idle wake-up of the stage loop (runit: 14 s).
 const IDLE_MS: i64 = 14_000;
 /// How long stage 2 gets to exit after SIGTERM before SIGKILL (runit: 5 polls, 1 s apart).
 const STOP_GRACE_MS: i64 = 5000;
 
-const PFX: &[u8] = b"- runit: ";
-const WARN: &[u8] = b"- runit: warning: ";
-const FATAL: &[u8] = b"- runit: fatal: ";
+/// The three stages (runit.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    One,
+    Two,
+    Three,
+}
 
-fn stage_path(n: u8) -> &'static CStr {
-    match n {
-        1 => c"/etc/runit/1",
-        2 => c"/etc/runit/2",
-        _ => c"/etc/runit/3",
+impl Stage {
+    fn path(self) -> &'static CStr {
+        match self {
+            Stage::One => c"/etc/runit/1",
+            Stage::Two => c"/etc/runit/2",
+            Stage::Three => c"/etc/runit/3",
+        }
     }
 }
 
@@ -76,7 +84,7 @@ enum End {
 }
 
 struct Init {
-    selfpipe: i32,
+    selfpipe: OwnedFd,
     container: bool,
     /// Container mode: a TERM arrived before stage 2 ran.
     term_pending: bool,
@@ -85,8 +93,9 @@ struct Init {
 /// Entry point.
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let _ = args; // runit ignores its arguments
+    msg::set_prefix(&[b"- runit: "]);
     if sys::getpid() != 1 {
-        say(&[FATAL, b"must be run as process no 1."]);
+        msg::say(Kind::Fatal, &[b"must be run as process no 1."], None);
         return EXIT_NOT_PID1;
     }
     init::fill_std_fds();
@@ -100,14 +109,18 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         match signals::selfpipe() {
             Ok(fd) => break fd,
             Err(e) => {
-                say_errno(&[FATAL, b"unable to create selfpipe, pausing"], e);
+                msg::say(
+                    Kind::Fatal,
+                    &[b"unable to create selfpipe, pausing"],
+                    Some(e),
+                );
                 sys::sleep_ms(PAUSE_MS);
             }
         }
     };
     let container = matches!(
         init::reboot(init::RB_DISABLE_CAD),
-        Err(libc::EPERM) | Err(libc::EINVAL)
+        Err(Errno::PERM) | Err(Errno::INVAL)
     );
     if container {
         let _ = signals::catch(libc::SIGTERM);
@@ -117,44 +130,44 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         container,
         term_pending: false,
     };
-    say(&[PFX, crate::msg::VERSION_ID, b": booting."]);
+    msg::note(&[msg::VERSION_ID, b": booting."]);
 
     // stage 1
     let mut skip2 = false;
-    if let End::Exited(e, _) = me.run_stage(1) {
-        report(1, &e);
+    if let End::Exited(e, _) = me.run_stage(Stage::One) {
+        report(Stage::One.path(), &e);
         if e.signaled() || (e.exited() && e.code() == 100) {
             skip2 = true;
         }
     }
-    leave(1);
+    leave(Stage::One.path());
     if skip2 || me.term_pending {
-        say(&[WARN, b"skipping stage 2..."]);
+        msg::warn(&[b"skipping stage 2..."]);
     } else {
         // stage 2, restarted while it crashes or exits 111
         loop {
-            match me.run_stage(2) {
+            match me.run_stage(Stage::Two) {
                 End::Stopped => break,
                 End::Exited(e, stop) => {
-                    report(2, &e);
+                    report(Stage::Two.path(), &e);
                     let again = e.signaled() || (e.exited() && e.code() == 111);
                     if !again || stop {
                         break;
                     }
-                    say(&[WARN, b"killing all processes in stage 2..."]);
+                    msg::warn(&[b"killing all processes in stage 2..."]);
                     let _ = sys::kill(-e.pid, libc::SIGKILL);
                     me.pause_reaping(PAUSE_MS as i64);
-                    say(&[WARN, b"restarting."]);
+                    msg::warn(&[b"restarting."]);
                 }
             }
         }
-        leave(2);
+        leave(Stage::Two.path());
     }
 
     // stage 3
-    let code = match me.run_stage(3) {
+    let code = match me.run_stage(Stage::Three) {
         End::Exited(e, _) => {
-            report(3, &e);
+            report(Stage::Three.path(), &e);
             if e.signaled() {
                 128 + e.signal()
             } else {
@@ -163,83 +176,21 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         }
         End::Stopped => 0,
     };
-    leave(3);
+    leave(Stage::Three.path());
     me.finish(code)
 }
 
-/// How long one message may wait for a full console (non-blocking) to drain.
-const CONSOLE_WAIT_MS: i64 = 500;
-
-/// One message line on fd 2 (the console, non-blocking). Unlike runit, which drops a line
-/// when the console's buffer is full (EAGAIN), the rest is retried for up to
-/// [`CONSOLE_WAIT_MS`]: a busy serial console loses no lines, a stuck one cannot hang PID 1.
-/// Stack buffer, no allocation: also used between fork and exec.
-fn say(parts: &[&[u8]]) {
-    let mut buf = [0u8; 1024];
-    let mut n = 0;
-    for p in parts.iter().copied().chain(std::iter::once(&b"\n"[..])) {
-        for &b in p {
-            if let Some(slot) = buf.get_mut(n) {
-                *slot = b;
-                n += 1;
-            }
-        }
-    }
-    let mut rest = buf.get(..n).unwrap_or(&[]);
-    let deadline = sys::now_mono_ms() + CONSOLE_WAIT_MS;
-    while !rest.is_empty() {
-        match sys::write(2, rest) {
-            Ok(0) => return,
-            Ok(k) => rest = rest.get(k..).unwrap_or(&[]),
-            Err(libc::EAGAIN) => {
-                let left = deadline - sys::now_mono_ms();
-                if left <= 0 {
-                    return;
-                }
-                let mut fds = [sys::PollFd {
-                    fd: 2,
-                    events: sys::POLLOUT,
-                    revents: 0,
-                }];
-                let _ = sys::poll(&mut fds, left as i32);
-            }
-            Err(_) => return,
-        }
-    }
-}
-
-/// [`say`] with `: <err>` appended.
-fn say_errno(parts: &[&[u8]], errno: i32) {
-    let mut all: [&[u8]; 8] = [b""; 8];
-    let mut n = 0;
-    for (slot, p) in all.iter_mut().zip(parts.iter()) {
-        *slot = p;
-        n += 1;
-    }
-    if let Some(slot) = all.get_mut(n) {
-        *slot = b": ";
-    }
-    if let Some(slot) = all.get_mut(n + 1) {
-        *slot = crate::msg::errstr(errno).as_bytes();
-    }
-    say(all.get(..n + 2).unwrap_or(&all));
-}
-
 /// `warning: child failed/crashed: STAGE` for a non-zero end.
-fn report(n: u8, e: &Exited) {
-    report_path(stage_path(n), e);
-}
-
-fn report_path(path: &CStr, e: &Exited) {
+fn report(path: &CStr, e: &Exited) {
     if e.signaled() {
-        say(&[WARN, b"child crashed: ", path.to_bytes()]);
+        msg::warn(&[b"child crashed: ", path.to_bytes()]);
     } else if e.code() != 0 {
-        say(&[WARN, b"child failed: ", path.to_bytes()]);
+        msg::warn(&[b"child failed: ", path.to_bytes()]);
     }
 }
 
-fn leave(n: u8) {
-    say(&[PFX, b"leave stage: ", stage_path(n).to_bytes()]);
+fn leave(path: &CStr) {
+    msg::note(&[b"leave stage: ", path.to_bytes()]);
 }
 
 /// Opens the console write-only and non-blocking onto the given fds; keeps them as they
@@ -247,33 +198,39 @@ fn leave(n: u8) {
 fn console_onto(fds: &[i32]) {
     if let Ok(c) = sys::open_inherit(CONSOLE, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
         for &fd in fds {
-            let _ = sys::dup2(c, fd);
+            let _ = sys::dup2(c.as_fd(), fd);
         }
-        if !fds.contains(&c) {
-            let _ = sys::close(c);
+        if fds.contains(&std::os::fd::AsRawFd::as_raw_fd(&c)) {
+            // The console landed on one of the wanted numbers: it stays open.
+            let _ = std::os::fd::IntoRawFd::into_raw_fd(c);
         }
     }
 }
 
-/// Does `path` exist with the owner-execute bit set?
-fn owner_executable(path: &CStr) -> bool {
-    matches!(sys::stat(path), Ok(st) if st.mode & 0o100 != 0)
-}
-
-/// Forks until it works, pausing 5 s after each failure. `Ok(0)` in the child.
-fn fork_for(path: &CStr) -> sys::pid_t {
+/// Forks and execs `path` as a stage (or ctrl-alt-del) child, until the fork works,
+/// pausing 5 s after each failure. The child runs `prepare`, announces the stage, and
+/// reports an exec failure and exits 0 (runit's choice).
+fn start_child(path: &CStr, argv: &sys::Argv, prepare: impl Fn()) -> sys::pid_t {
     loop {
-        match sys::fork() {
+        let spawned = spawn(
+            || {
+                prepare();
+                msg::note(&[b"enter stage: ", path.to_bytes()]);
+            },
+            || sys::execv(path, argv),
+            OnFail {
+                kind: Kind::Fatal,
+                code: EXIT_CHILD_EXEC_FAILED,
+                parts: &[b"unable to start child: ", path.to_bytes()],
+            },
+        );
+        match spawned {
             Ok(pid) => return pid,
             Err(e) => {
-                say_errno(
-                    &[
-                        FATAL,
-                        b"unable to fork for \"",
-                        path.to_bytes(),
-                        b"\" pausing",
-                    ],
-                    e,
+                msg::say(
+                    Kind::Fatal,
+                    &[b"unable to fork for \"", path.to_bytes(), b"\" pausing"],
+                    Some(e),
                 );
                 sys::sleep_ms(PAUSE_MS);
             }
@@ -281,43 +238,32 @@ fn fork_for(path: &CStr) -> sys::pid_t {
     }
 }
 
-/// In a forked child: announce, exec `path`, and on failure report and exit 0.
-fn child_exec(path: &CStr, argv: &Option<sys::Argv>) -> ! {
-    signals::reset_child_signals();
-    say(&[PFX, b"enter stage: ", path.to_bytes()]);
-    let e = match argv {
-        Some(a) => sys::execv(path, a),
-        None => libc::ENOMEM,
-    };
-    say_errno(&[FATAL, b"unable to start child: ", path.to_bytes()], e);
-    sys::exit_now(EXIT_CHILD_EXEC_FAILED)
-}
-
 impl Init {
     /// Forks and execs stage `n`, then waits for it, reaping orphans and acting on signals.
-    fn run_stage(&mut self, n: u8) -> End {
-        let path = stage_path(n);
-        let argv = sys::Argv::new(&[path.to_bytes()]).ok();
-        let pid = fork_for(path);
-        if pid == 0 {
-            if n == 1 {
+    fn run_stage(&mut self, n: Stage) -> End {
+        let path = n.path();
+        let Ok(argv) = sys::Argv::new(&[path.to_bytes()]) else {
+            // Only an interior NUL fails, and the stage paths have none.
+            return End::Stopped;
+        };
+        let pid = start_child(path, &argv, || {
+            if n == Stage::One {
                 // stage 1 gets the console as its controlling terminal on fd 0
                 match sys::open_inherit(CONSOLE, libc::O_RDWR, 0) {
                     Ok(fd) => {
-                        let _ = init::set_ctty(fd);
-                        let _ = sys::dup2(fd, 0);
-                        if fd > 2 {
-                            let _ = sys::close(fd);
+                        let _ = init::set_ctty(fd.as_fd());
+                        let _ = sys::dup2(fd.as_fd(), 0);
+                        if std::os::fd::AsRawFd::as_raw_fd(&fd) <= 2 {
+                            let _ = std::os::fd::IntoRawFd::into_raw_fd(fd);
                         }
                     }
-                    Err(e) => say_errno(&[WARN, b"unable to open /dev/console"], e),
+                    Err(e) => msg::warn_errno(&[b"unable to open /dev/console"], e),
                 }
             } else {
                 let _ = sys::setsid();
             }
-            child_exec(path, &argv);
-        }
-        if n == 2 && self.term_pending {
+        });
+        if n == Stage::Two && self.term_pending {
             self.term_pending = false;
             return self.stop_stage2(pid);
         }
@@ -328,11 +274,11 @@ impl Init {
             let cont = signals::has(got, libc::SIGCONT);
             let int = signals::has(got, libc::SIGINT);
             let term = self.container && signals::has(got, libc::SIGTERM);
-            if n != 2 {
+            if n != Stage::Two {
                 if cont || int {
-                    say(&[WARN, b"signals only work in stage 2."]);
+                    msg::warn(&[b"signals only work in stage 2."]);
                 }
-                if term && n == 1 {
+                if term && n == Stage::One {
                     self.term_pending = true;
                 }
                 if let Some(e) = ended {
@@ -341,15 +287,15 @@ impl Init {
                 continue;
             }
             if let Some(e) = ended {
-                let stop = term || (cont && owner_executable(STOPIT));
+                let stop = term || (cont && sys::owner_executable(STOPIT));
                 return End::Exited(e, stop);
             }
             let mut stop = term;
-            if int && owner_executable(CTRLALTDEL) {
+            if int && sys::owner_executable(CTRLALTDEL) {
                 self.ctrlaltdel();
-                stop = stop || owner_executable(STOPIT);
+                stop = stop || sys::owner_executable(STOPIT);
             }
-            if cont && owner_executable(STOPIT) {
+            if cont && sys::owner_executable(STOPIT) {
                 stop = true;
             }
             if stop {
@@ -360,37 +306,35 @@ impl Init {
 
     /// Runs `/etc/runit/ctrlaltdel` and waits for it (runit.md §4).
     fn ctrlaltdel(&mut self) {
-        say(&[PFX, b"ctrl-alt-del request..."]);
-        let argv = sys::Argv::new(&[CTRLALTDEL.to_bytes()]).ok();
-        let pid = fork_for(CTRLALTDEL);
-        if pid == 0 {
-            // stays in runit's session and process group (runit.md §4); clean signal
-            // state like every child (spec divergence (f))
-            child_exec(CTRLALTDEL, &argv);
-        }
+        msg::note(&[b"ctrl-alt-del request..."]);
+        let Ok(argv) = sys::Argv::new(&[CTRLALTDEL.to_bytes()]) else {
+            return;
+        };
+        // stays in runit's session and process group (runit.md §4)
+        let pid = start_child(CTRLALTDEL, &argv, || {});
         loop {
             match sys::wait_pid(pid) {
                 Ok(e) if e.pid == pid => {
                     if e.signaled() {
-                        say(&[WARN, b"child crashed: ", CTRLALTDEL.to_bytes()]);
+                        msg::warn(&[b"child crashed: ", CTRLALTDEL.to_bytes()]);
                     }
                     break;
                 }
                 Ok(_) => continue,
                 Err(e) => {
-                    say_errno(&[WARN, b"wait_pid"], e);
+                    msg::warn_errno(&[b"wait_pid"], e);
                     break;
                 }
             }
         }
-        say(&[PFX, b"leave stage: ", CTRLALTDEL.to_bytes()]);
+        leave(CTRLALTDEL);
     }
 
     /// The stopit path: TERM to stage 2 (the process, not its group), up to 5 s for it to
     /// exit, then KILL. Waits on SIGCHLD instead of runit's 1-second polls (same outcome,
     /// faster shutdown).
     fn stop_stage2(&mut self, pid: sys::pid_t) -> End {
-        if owner_executable(STOPIT) {
+        if sys::owner_executable(STOPIT) {
             let _ = sys::chmod(STOPIT, 0);
         }
         let _ = sys::kill(pid, libc::SIGTERM);
@@ -406,14 +350,14 @@ impl Init {
             }
             let _ = self.wait_event(left.min(1000));
         }
-        say(&[WARN, b"stage 2 not terminated, sending sigkill..."]);
+        msg::warn(&[b"stage 2 not terminated, sending sigkill..."]);
         let _ = sys::kill(pid, libc::SIGKILL);
         loop {
             match sys::wait_pid(pid) {
                 Ok(e) if e.pid == pid => break,
                 Ok(_) => continue,
                 Err(e) => {
-                    say_errno(&[WARN, b"wait_pid"], e);
+                    msg::warn_errno(&[b"wait_pid"], e);
                     break;
                 }
             }
@@ -428,12 +372,12 @@ impl Init {
         } else {
             &[libc::SIGCHLD, libc::SIGCONT, libc::SIGINT]
         };
-        if let Err(e) = init::ppoll_unblocked(self.selfpipe, ms, unblock) {
+        if let Err(e) = init::ppoll_unblocked(Some(self.selfpipe.as_fd()), ms, unblock) {
             // cannot happen with a valid fd; pause rather than spin
-            say_errno(&[WARN, b"poll"], e);
+            msg::warn_errno(&[b"poll"], e);
             sys::sleep_ms(1000);
         }
-        signals::drain(self.selfpipe)
+        signals::drain(self.selfpipe.as_fd())
     }
 
     /// Reaps every child that has exited; returns the status of `watch` if it was one.
@@ -446,9 +390,9 @@ impl Init {
                         found = Some(e);
                     }
                 }
-                Ok(None) | Err(libc::ECHILD) => break,
+                Ok(None) | Err(Errno::CHILD) => break,
                 Err(e) => {
-                    say_errno(&[WARN, b"wait_nohang, pausing"], e);
+                    msg::warn_errno(&[b"wait_nohang, pausing"], e);
                     sys::sleep_ms(1000);
                     break;
                 }
@@ -465,7 +409,7 @@ impl Init {
             if left <= 0 {
                 return;
             }
-            let _ = init::ppoll_unblocked(-1, left.min(100), &[libc::SIGCHLD]);
+            let _ = init::ppoll_unblocked(None, left.min(100), &[libc::SIGCHLD]);
             let _ = self.reap(0);
         }
     }
@@ -473,7 +417,7 @@ impl Init {
     /// After stage 3: kill everything, then reboot, power off or halt; in a container, exit.
     fn finish(&mut self, stage3_code: i32) -> i32 {
         console_onto(&[2]);
-        say(&[PFX, b"sending KILL signal to all processes..."]);
+        msg::note(&[b"sending KILL signal to all processes..."]);
         let _ = sys::kill(-1, libc::SIGKILL);
         if self.container {
             // collect the killed ones (bounded: a process stuck in D state must not hang us)
@@ -482,15 +426,15 @@ impl Init {
                 match sys::wait_nohang(-1) {
                     Ok(Some(_)) => continue,
                     Ok(None) => {
-                        let _ = init::ppoll_unblocked(-1, 20, &[libc::SIGCHLD]);
+                        let _ = init::ppoll_unblocked(None, 20, &[libc::SIGCHLD]);
                     }
                     Err(_) => break,
                 }
             }
-            if owner_executable(REBOOT) {
-                say(&[PFX, b"system reboot."]);
+            if sys::owner_executable(REBOOT) {
+                msg::note(&[b"system reboot."]);
             } else {
-                say(&[PFX, b"power off..."]);
+                msg::note(&[b"power off..."]);
             }
             // only the container's own file system: sync(2) would flush the whole host
             if sys::stat(NOSYNC).is_err() {
@@ -499,24 +443,23 @@ impl Init {
             return container_exit_code(stage3_code);
         }
         // when fork fails, runit does the final step itself
-        let pid = sys::fork().unwrap_or_default();
-        if pid == 0 {
-            final_step();
-            if sys::getpid() != 1 {
+        match sys::fork() {
+            Ok(sys::Forked::Child) => {
+                final_step();
                 sys::exit_now(0);
             }
-        } else {
-            loop {
+            Err(_) => final_step(),
+            Ok(sys::Forked::Parent(pid)) => loop {
                 match sys::wait_pid(pid) {
                     Ok(e) if e.pid == pid => break,
                     Ok(_) => continue,
                     Err(_) => break,
                 }
-            }
+            },
         }
         // never exit: sleep forever, still reaping
         loop {
-            let _ = init::ppoll_unblocked(-1, 3_600_000, &[libc::SIGCHLD]);
+            let _ = init::ppoll_unblocked(None, 3_600_000, &[libc::SIGCHLD]);
             let _ = self.reap(0);
         }
     }
@@ -524,16 +467,16 @@ impl Init {
 
 /// The reboot / power off / halt sequence (runit.md §5 step 2).
 fn final_step() {
-    if owner_executable(REBOOT) {
-        say(&[PFX, b"system reboot."]);
+    if sys::owner_executable(REBOOT) {
+        msg::note(&[b"system reboot."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_AUTOBOOT);
     } else {
-        say(&[PFX, b"power off..."]);
+        msg::note(&[b"power off..."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_POWER_OFF);
         sys::sleep_ms(2000);
-        say(&[PFX, b"system halt."]);
+        msg::note(&[b"system halt."]);
         sync_unless_nosync();
         let _ = init::reboot(init::RB_HALT_SYSTEM);
     }
@@ -548,12 +491,9 @@ fn sync_unless_nosync() {
 /// Container mode: `/etc/runit/exitcode` (leading digits, modulo 256) when it exists and
 /// can be read, else stage 3's exit code (128 + signal when it was killed).
 fn container_exit_code(stage3_code: i32) -> i32 {
-    let Ok(fd) = sys::open(EXITCODE, libc::O_RDONLY | libc::O_NONBLOCK, 0) else {
+    let Ok(c) = sys::read_file(EXITCODE, 32) else {
         return stage3_code;
     };
-    let mut buf = [0u8; 32];
-    let n = sys::read(fd, &mut buf).unwrap_or(0);
-    let _ = sys::close(fd);
-    let (v, _) = crate::scan_ulong(buf.get(..n).unwrap_or(&[]));
+    let (v, _) = crate::scan_ulong(&c.data);
     (v % 256) as i32
 }

@@ -8,8 +8,9 @@
 //! `init 0` / `init 6` ask the running runit to halt or reboot through the stopit and
 //! reboot flag files and SIGCONT (spec runit-init.md, strings formats.md §10).
 
+use crate::initctl::{REBOOT, STOPIT};
 use crate::msg;
-use crate::sys;
+use crate::sys::{self, Errno};
 use std::ffi::CStr;
 
 /// Exit code of a usage error: runit-init's is 0 (observed).
@@ -20,20 +21,17 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FATAL: i32 = 111;
 
 const RUNIT: &CStr = c"/sbin/runit";
-const STOPIT: &CStr = c"/etc/runit/stopit";
-const REBOOT: &CStr = c"/etc/runit/reboot";
-const FATAL: &[u8] = b"init: fatal: ";
 
 /// Entry point.
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
+    msg::set_prefix(&[b"init: "]);
     if sys::getpid() == 1 {
         crate::sys::init::fill_std_fds();
         let e = match sys::Argv::new(&[b"runit"]) {
             Ok(argv) => sys::execv(RUNIT, &argv),
             Err(e) => e,
         };
-        msg::err_errno(&[FATAL, b"unable to start runit"], e);
-        return EXIT_FATAL;
+        msg::fatal_errno(EXIT_FATAL, &[b"unable to start runit"], e);
     }
     let argv0: &[u8] = args.first().map(|a| a.as_slice()).unwrap_or(b"runit-init");
     let usage = || {
@@ -45,23 +43,16 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     };
     match arg.first() {
         Some(b'0') => {
-            if let Err(code) = flag(STOPIT, 0o100) {
-                return code;
-            }
+            flag(STOPIT, 0o100);
             if let Err(e) = sys::chmod(REBOOT, 0) {
-                if e != libc::ENOENT {
-                    msg::err_errno(&[FATAL, b"unable to chmod ", REBOOT.to_bytes()], e);
-                    return EXIT_FATAL;
+                if e != Errno::NOENT {
+                    msg::fatal_errno(EXIT_FATAL, &[b"unable to chmod ", REBOOT.to_bytes()], e);
                 }
             }
         }
         Some(b'6') => {
-            if let Err(code) = flag(STOPIT, 0o100) {
-                return code;
-            }
-            if let Err(code) = flag(REBOOT, 0o100) {
-                return code;
-            }
+            flag(STOPIT, 0o100);
+            flag(REBOOT, 0o100);
         }
         Some(b'-') if arg.get(1) == Some(&b'V') => {
             msg::err(&[msg::VERSION_ID, b"\n"]);
@@ -73,20 +64,16 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     EXIT_OK
 }
 
-/// Creates `path` (0644, truncated) and sets its mode to `mode`.
-fn flag(path: &CStr, mode: u32) -> Result<(), i32> {
-    let fd = sys::open(
+/// Creates `path` (0644, truncated) and sets its mode to `mode`; fatal on failure.
+fn flag(path: &CStr, mode: u32) {
+    if let Err(e) = sys::open(
         path,
         libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK,
         0o644,
-    )
-    .map_err(|e| {
-        msg::err_errno(&[FATAL, b"unable to create ", path.to_bytes()], e);
-        EXIT_FATAL
-    })?;
-    let _ = sys::close(fd);
-    sys::chmod(path, mode).map_err(|e| {
-        msg::err_errno(&[FATAL, b"unable to chmod ", path.to_bytes()], e);
-        EXIT_FATAL
-    })
+    ) {
+        msg::fatal_errno(EXIT_FATAL, &[b"unable to create ", path.to_bytes()], e);
+    }
+    if let Err(e) = sys::chmod(path, mode) {
+        msg::fatal_errno(EXIT_FATAL, &[b"unable to chmod ", path.to_bytes()], e);
+    }
 }

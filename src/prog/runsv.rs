@@ -9,10 +9,11 @@
 //! records are built in stack buffers, child argv arrays live on the stack.
 
 use crate::control::Command;
-use crate::msg::{self, errstr};
+use crate::msg;
+use crate::spawn::{spawn, OnFail};
 use crate::status::{self, State, Status, Want};
 use crate::svdir::{self, SuperviseFiles, LOGSVC, MAIN};
-use crate::sys::{self, signals, Errno, PollFd};
+use crate::sys::{self, signals, AsFd, Errno, OwnedFd, PollFd};
 use crate::tai::Tai64n;
 use std::ffi::CStr;
 
@@ -67,7 +68,7 @@ struct Svc {
     pid_written: Option<sys::pid_t>,
     /// `o` accepted while down: start once.
     once: bool,
-    ctrl_r: i32,
+    ctrl_r: Option<OwnedFd>,
     /// Monotonic ms before which no start happens (1-second rule, fork-failure pause).
     not_before: i64,
 }
@@ -89,7 +90,7 @@ impl Svc {
             wstat: 0,
             pid_written: None,
             once: false,
-            ctrl_r: -1,
+            ctrl_r: None,
             not_before: 0,
         }
     }
@@ -134,12 +135,11 @@ impl Queue {
 }
 
 struct Runsv {
-    dir: Vec<u8>,
     main: Svc,
     log: Option<Svc>,
-    /// Log pipe (read end, write end); -1 once closed by the exit logic.
-    logpipe: (i32, i32),
-    selfpipe: i32,
+    /// Log pipe (read end, write end); `None` once closed by the exit logic.
+    logpipe: Option<(OwnedFd, OwnedFd)>,
+    selfpipe: OwnedFd,
     script: Option<Script>,
     queue: Queue,
     got_term: bool,
@@ -155,83 +155,62 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return exit::USAGE;
     }
     let dir = args[1].clone();
+    msg::set_prefix(&[b"runsv ", &dir, b": "]);
     let audit = std::env::var_os("RUNSV_ALLOC_AUDIT").is_some();
-    match startup(dir, audit) {
-        Ok(mut r) => r.run(),
-        Err(code) => code,
-    }
+    startup(&dir, audit).run()
 }
 
-fn fatal(dir: &[u8], text: &[u8], e: Option<Errno>) -> i32 {
+/// A start-up failure: `runsv DIR: fatal: TEXT[: <err>]`, exit 111.
+fn fatal(text: &[&[u8]], e: Option<Errno>) -> ! {
     match e {
-        Some(e) => msg::err_errno(&[b"runsv ", dir, b": fatal: ", text], e),
-        None => msg::err(&[b"runsv ", dir, b": fatal: ", text]),
+        Some(e) => msg::fatal_errno(exit::FATAL, text, e),
+        None => msg::fatal(exit::FATAL, text),
     }
-    exit::FATAL
 }
 
-fn warn(dir: &[u8], parts: &[&[u8]], e: Option<Errno>) {
-    let mut all: [&[u8]; 12] = [b""; 12];
-    all[0] = b"runsv ";
-    all[1] = dir;
-    all[2] = b": warning: ";
-    let n = parts.len().min(7);
-    all[3..3 + n].copy_from_slice(&parts[..n]);
-    let mut k = 3 + n;
-    if let Some(e) = e {
-        all[k] = b": ";
-        all[k + 1] = errstr(e).as_bytes();
-        k += 2;
+fn warn(parts: &[&[u8]], e: Option<Errno>) {
+    match e {
+        Some(e) => msg::warn_errno(parts, e),
+        None => msg::warn(parts),
     }
-    msg::err(&all[..k]);
 }
 
-/// Start-up, in the observable order of §3.
-fn startup(dir: Vec<u8>, audit: bool) -> Result<Runsv, i32> {
+/// Start-up, in the observable order of §3. Every failure here is fatal (exit 111).
+fn startup(dir: &[u8], audit: bool) -> Runsv {
     let selfpipe =
-        signals::selfpipe().map_err(|e| fatal(&dir, b"unable to create selfpipe", Some(e)))?;
+        signals::selfpipe().unwrap_or_else(|e| fatal(&[b"unable to create selfpipe"], Some(e)));
     // SIGCHLD and SIGTERM are caught into the self-pipe; between polls they stay blocked.
     let _ = signals::block(&[libc::SIGCHLD, libc::SIGTERM]);
     let _ = signals::catch(libc::SIGCHLD);
     let _ = signals::catch(libc::SIGTERM);
-    let cdir =
-        sys::cstr(&dir).map_err(|e| fatal(&dir, b"unable to change to directory", Some(e)))?;
-    sys::chdir(&cdir).map_err(|e| fatal(&dir, b"unable to change to directory", Some(e)))?;
+    if let Err(e) = sys::cstr(dir).and_then(|c| sys::chdir(&c)) {
+        fatal(&[b"unable to change to directory"], Some(e));
+    }
 
     let main = Svc::new(&MAIN, svdir::DOWN);
     let mut log = None;
-    let mut logpipe = (-1, -1);
+    let mut logpipe = None;
     match sys::stat(svdir::LOG) {
-        Err(libc::ENOENT) => {}
-        Err(e) => warn(&dir, &[b"unable to stat() ./log: "], Some(e)),
-        Ok(st) if !st.is_dir() => warn(&dir, &[b"./log: not a directory."], None),
+        Err(Errno::NOENT) => {}
+        Err(e) => warn(&[b"unable to stat() ./log: "], Some(e)),
+        Ok(st) if !st.is_dir() => warn(&[b"./log: not a directory."], None),
         Ok(_) => {
             log = Some(Svc::new(&LOGSVC, svdir::LOG_DOWN));
-            logpipe =
-                sys::pipe(0).map_err(|e| fatal(&dir, b"unable to create log pipe", Some(e)))?;
+            logpipe = Some(
+                sys::pipe(0).unwrap_or_else(|e| fatal(&[b"unable to create log pipe"], Some(e))),
+            );
         }
     }
 
-    make_supervise_dir(&dir, &MAIN, b"", b"unable to readlink ./supervise")?;
-    lock(
-        &dir,
-        &MAIN,
-        libc::LOCK_EX | libc::LOCK_NB,
-        b"supervise/lock",
-    )?;
+    make_supervise_dir(&MAIN, b"", b"unable to readlink ./supervise");
+    lock(&MAIN, libc::LOCK_EX | libc::LOCK_NB, b"supervise/lock");
     if log.is_some() {
-        make_supervise_dir(
-            &dir,
-            &LOGSVC,
-            b"log/",
-            b"unable to readlink ./log/supervise",
-        )?;
+        make_supervise_dir(&LOGSVC, b"log/", b"unable to readlink ./log/supervise");
         // runit: the log lock is taken blocking (quirk, §3 step 8).
-        lock(&dir, &LOGSVC, libc::LOCK_EX, b"log/supervise/lock")?;
+        lock(&LOGSVC, libc::LOCK_EX, b"log/supervise/lock");
     }
 
     let mut r = Runsv {
-        dir,
         main,
         log,
         logpipe,
@@ -246,31 +225,26 @@ fn startup(dir: Vec<u8>, audit: bool) -> Result<Runsv, i32> {
         exiting_log: false,
         audit,
     };
-    r.main.ctrl_r = open_control(&r.dir, &MAIN, b"supervise/control")?;
+    r.main.ctrl_r = Some(open_control(&MAIN, b"supervise/control"));
     r.update(Which::Main);
     if r.log.is_some() {
-        let fd = open_control(&r.dir, &LOGSVC, b"log/supervise/control")?;
+        let fd = open_control(&LOGSVC, b"log/supervise/control");
         if let Some(l) = r.log.as_mut() {
-            l.ctrl_r = fd;
+            l.ctrl_r = Some(fd);
         }
         r.update(Which::Log);
     }
-    open_ok(&r.dir, &MAIN, b"unable to read supervise/ok")?;
+    open_ok(&MAIN, b"unable to read supervise/ok");
     if r.log.is_some() {
-        open_ok(&r.dir, &LOGSVC, b"unable to read log/supervise/ok")?;
+        open_ok(&LOGSVC, b"unable to read log/supervise/ok");
     }
-    Ok(r)
+    r
 }
 
 /// `mkdir supervise` (or the target of a `supervise` symlink), §3 step 6.
-fn make_supervise_dir(
-    dir: &[u8],
-    f: &SuperviseFiles,
-    base: &[u8],
-    rl_err: &[u8],
-) -> Result<(), i32> {
+fn make_supervise_dir(f: &SuperviseFiles, base: &[u8], rl_err: &[u8]) {
     if sys::mkdir(f.dir, 0o700).is_ok() {
-        return Ok(());
+        return;
     }
     match sys::readlink(f.dir, 256) {
         Ok(target) => {
@@ -283,68 +257,52 @@ fn make_supervise_dir(
             if let Ok(c) = sys::cstr(&p) {
                 let _ = sys::mkdir(&c, 0o700);
             }
-            Ok(())
         }
-        Err(libc::ENOENT) | Err(libc::EINVAL) => Ok(()),
+        Err(Errno::NOENT) | Err(Errno::INVAL) => {}
         // runit's own wording here, not the errno table's "file name too long".
-        Err(libc::ENAMETOOLONG) => {
-            msg::err(&[b"runsv ", dir, b": fatal: ", rl_err, b": name too long"]);
-            Err(exit::FATAL)
-        }
-        Err(e) => Err(fatal(dir, rl_err, Some(e))),
+        Err(Errno::NAMETOOLONG) => fatal(&[rl_err, b": name too long"], None),
+        Err(e) => fatal(&[rl_err], Some(e)),
     }
 }
 
-fn lock(dir: &[u8], f: &SuperviseFiles, op: i32, name: &[u8]) -> Result<(), i32> {
+/// Opens and locks `supervise/lock`; the descriptor stays open (and locked) for runsv's
+/// lifetime.
+fn lock(f: &SuperviseFiles, op: i32, name: &[u8]) {
     let fd = sys::open(
         f.lock,
         libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK,
         0o600,
     )
-    .map_err(|e| {
-        msg::err_errno(&[b"runsv ", dir, b": fatal: unable to open ", name], e);
-        exit::FATAL
-    })?;
-    sys::flock(fd, op).map_err(|e| {
-        msg::err_errno(&[b"runsv ", dir, b": fatal: unable to lock ", name], e);
-        exit::FATAL
-    })?;
-    // The descriptor stays open (and locked) for runsv's lifetime.
-    Ok(())
+    .unwrap_or_else(|e| fatal(&[b"unable to open ", name], Some(e)));
+    if let Err(e) = sys::flock(fd.as_fd(), op) {
+        fatal(&[b"unable to lock ", name], Some(e));
+    }
+    std::mem::forget(fd);
 }
 
 /// Creates and opens the control FIFO (§3 step 9): returns the read end; a write end is also
 /// kept open so the reader never sees EOF.
-fn open_control(dir: &[u8], f: &SuperviseFiles, name: &[u8]) -> Result<i32, i32> {
+fn open_control(f: &SuperviseFiles, name: &[u8]) -> OwnedFd {
     let _ = sys::mkfifo(f.control, 0o600);
-    let st = sys::stat(f.control).map_err(|e| {
-        msg::err_errno(&[b"runsv ", dir, b": fatal: unable to stat ", name], e);
-        exit::FATAL
-    })?;
+    let st = sys::stat(f.control).unwrap_or_else(|e| fatal(&[b"unable to stat ", name], Some(e)));
     if !st.is_fifo() {
-        msg::err(&[
-            b"runsv ",
-            dir,
-            b": fatal: ",
-            name,
-            b" exists but is not a fifo",
-        ]);
-        return Err(exit::FATAL);
+        fatal(&[name, b" exists but is not a fifo"], None);
     }
-    let open_err = |e| {
-        msg::err_errno(&[b"runsv ", dir, b": fatal: unable to open ", name], e);
-        exit::FATAL
+    let open = |flags| {
+        sys::open(f.control, flags | libc::O_NONBLOCK, 0)
+            .unwrap_or_else(|e| fatal(&[b"unable to open ", name], Some(e)))
     };
-    let r = sys::open(f.control, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(open_err)?;
-    let _w = sys::open(f.control, libc::O_WRONLY | libc::O_NONBLOCK, 0).map_err(open_err)?;
-    Ok(r)
+    let r = open(libc::O_RDONLY);
+    std::mem::forget(open(libc::O_WRONLY));
+    r
 }
 
 /// Creates `ok` and holds its read end forever (§3 step 12): that is what clients probe.
-fn open_ok(dir: &[u8], f: &SuperviseFiles, err: &[u8]) -> Result<(), i32> {
+fn open_ok(f: &SuperviseFiles, err: &[u8]) {
     let _ = sys::mkfifo(f.ok, 0o600);
-    sys::open(f.ok, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(|e| fatal(dir, err, Some(e)))?;
-    Ok(())
+    let fd = sys::open(f.ok, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+        .unwrap_or_else(|e| fatal(&[err], Some(e)));
+    std::mem::forget(fd);
 }
 
 impl Runsv {
@@ -389,27 +347,21 @@ impl Runsv {
             // 3. Wait, with the nearest deadline as the timeout.
             let timeout = self.timeout(sys::now_mono_ms());
             let mut fds = [
-                PollFd {
-                    fd: self.selfpipe,
-                    events: sys::POLLIN,
-                    revents: 0,
-                },
-                PollFd {
-                    fd: self.main.ctrl_r,
-                    events: sys::POLLIN,
-                    revents: 0,
-                },
-                PollFd {
-                    fd: self.log.as_ref().map(|l| l.ctrl_r).unwrap_or(-1),
-                    events: sys::POLLIN,
-                    revents: 0,
-                },
+                PollFd::new(self.selfpipe.as_fd(), sys::POLLIN),
+                PollFd::maybe(self.main.ctrl_r.as_ref().map(|f| f.as_fd()), sys::POLLIN),
+                PollFd::maybe(
+                    self.log
+                        .as_ref()
+                        .and_then(|l| l.ctrl_r.as_ref())
+                        .map(|f| f.as_fd()),
+                    sys::POLLIN,
+                ),
             ];
             let _ = signals::unblock(&[libc::SIGCHLD, libc::SIGTERM]);
             let _ = sys::poll(&mut fds, timeout);
             let _ = signals::block(&[libc::SIGCHLD, libc::SIGTERM]);
             // 4. Drain the self-pipe before acting.
-            let got = signals::drain(self.selfpipe);
+            let got = signals::drain(self.selfpipe.as_fd());
             if signals::has(got, libc::SIGTERM) {
                 self.got_term = true;
             }
@@ -435,12 +387,7 @@ impl Runsv {
                     if self.audit {
                         let mut b = [0u8; 20];
                         let n = sys::alloc_audit::count().saturating_sub(base_allocs);
-                        msg::err(&[
-                            b"runsv ",
-                            &self.dir,
-                            b": alloc-audit: ",
-                            crate::fmt_u64(n, &mut b),
-                        ]);
+                        msg::note(&[b"alloc-audit: ", crate::fmt_u64(n, &mut b)]);
                     }
                     return exit::DONE;
                 }
@@ -451,21 +398,14 @@ impl Runsv {
                     }
                     self.update(Which::Log);
                     // The log is not signalled: it sees EOF once every writer has closed.
-                    if sys::close(self.logpipe.1).is_err() {
-                        warn(
-                            &self.dir,
-                            &[b"unable to close logpipe[1]"],
-                            Some(sys::errno()),
-                        );
+                    if let Some((r, w)) = self.logpipe.take() {
+                        if let Err(e) = sys::close(w) {
+                            warn(&[b"unable to close logpipe[1]"], Some(e));
+                        }
+                        if let Err(e) = sys::close(r) {
+                            warn(&[b"unable to close logpipe[0]"], Some(e));
+                        }
                     }
-                    if sys::close(self.logpipe.0).is_err() {
-                        warn(
-                            &self.dir,
-                            &[b"unable to close logpipe[0]"],
-                            Some(sys::errno()),
-                        );
-                    }
-                    self.logpipe = (-1, -1);
                 }
             }
         }
@@ -557,18 +497,26 @@ impl Runsv {
         self.update(Which::Main);
     }
 
-    fn read_control(&mut self, w: Which) {
+    /// One byte from the control FIFO of `w`, if one is waiting.
+    fn read_byte(&self, w: Which) -> Option<u8> {
         let fd = match w {
-            Which::Main => self.main.ctrl_r,
-            Which::Log => self.log.as_ref().map(|l| l.ctrl_r).unwrap_or(-1),
-        };
+            Which::Main => self.main.ctrl_r.as_ref(),
+            Which::Log => self.log.as_ref().and_then(|l| l.ctrl_r.as_ref()),
+        }?;
+        let mut b = [0u8; 1];
+        match sys::read(fd.as_fd(), &mut b) {
+            Ok(1) => Some(b[0]),
+            _ => None,
+        }
+    }
+
+    fn read_control(&mut self, w: Which) {
         if w == Which::Main && (self.script.is_some() || self.queue.len > 0) {
             // A script is running or earlier bytes wait: read into the queue, in order.
             if self.script.is_some() {
                 if !self.queue.full() {
-                    let mut b = [0u8; 1];
-                    if let Ok(1) = sys::read(fd, &mut b) {
-                        self.command(w, b[0]);
+                    if let Some(b) = self.read_byte(w) {
+                        self.command(w, b);
                     }
                 }
                 return;
@@ -578,9 +526,8 @@ impl Runsv {
             }
             return;
         }
-        let mut b = [0u8; 1];
-        if let Ok(1) = sys::read(fd, &mut b) {
-            self.command(w, b[0]);
+        if let Some(b) = self.read_byte(w) {
+            self.command(w, b);
         }
     }
 
@@ -747,48 +694,49 @@ impl Runsv {
             Ok(p) => p,
             Err(_) => return false,
         };
+        let name = &path[..9];
         match sys::stat(cpath) {
-            Ok(st) if st.mode & 0o100 != 0 => {}
-            Ok(_) | Err(libc::ENOENT) => return false,
+            Ok(st) if st.owner_exec() => {}
+            Ok(_) | Err(Errno::NOENT) => return false,
             Err(e) => {
-                warn(&self.dir, &[b"unable to stat ", &path[..9]], Some(e));
+                warn(&[b"unable to stat ", name], Some(e));
                 return false;
             }
         }
-        let logw = self.logpipe.1;
-        let pid = match sys::fork() {
-            Ok(0) => {
-                signals::reset_child_signals();
-                if self.log.is_some() && logw >= 0 && sys::dup2(logw, 1).is_err() {
-                    warn(
-                        &self.dir,
-                        &[b"unable to setup stdout for ", &path[..9]],
-                        Some(sys::errno()),
+        let logw = self.logpipe.as_ref().map(|(_, w)| w.as_fd());
+        let spawned = spawn(
+            || {
+                if let Some(Err(e)) = logw.map(|w| sys::dup2(w, 1)) {
+                    msg::child_exit(
+                        msg::Kind::Warning,
+                        exit::FATAL,
+                        &[b"unable to setup stdout for ", name],
+                        Some(e),
                     );
-                    sys::exit_now(exit::FATAL);
                 }
-                let e = sys::execv_cstrs(cpath, &[cpath]);
-                msg::err_errno(
-                    &[b"runsv ", &self.dir, b": fatal: unable to run control/?"],
-                    e,
-                );
-                sys::exit_now(exit::FATAL);
+            },
+            || sys::execv_cstrs(cpath, &[cpath]),
+            OnFail {
+                kind: msg::Kind::Fatal,
+                code: exit::FATAL,
+                parts: &[b"unable to run control/?"],
+            },
+        );
+        match spawned {
+            Ok(pid) => {
+                self.script = Some(Script { pid, then });
+                true
             }
-            Ok(pid) => pid,
             Err(e) => {
-                warn(&self.dir, &[b"unable to fork for ", &path[..9]], Some(e));
-                return false;
+                warn(&[b"unable to fork for ", name], Some(e));
+                false
             }
-        };
-        self.script = Some(Script { pid, then });
-        true
+        }
     }
 
     /// Forks `./run`, `./finish` or `log/run` (§9.1).
     fn start(&mut self, w: Which) {
-        let dir = &self.dir;
-        let (logr, logw) = self.logpipe;
-        let has_log = self.log.is_some();
+        let pipe = self.logpipe.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd()));
         let s = match w {
             Which::Main => &self.main,
             Which::Log => match self.log.as_ref() {
@@ -818,46 +766,56 @@ impl Runsv {
         } else {
             (0, 0)
         };
-        let pid = match sys::fork() {
-            Ok(0) => {
-                signals::reset_child_signals();
-                match w {
-                    Which::Main => {
-                        if has_log && sys::dup2(logw, 1).is_err() {
-                            child_fatal(
-                                dir,
-                                b"unable to setup filedescriptor for ./run",
-                                sys::errno(),
-                            );
-                        }
-                        if finishing {
-                            let fa = CStr::from_bytes_until_nul(&a_buf[..=a]).unwrap_or_default();
-                            let fb = CStr::from_bytes_until_nul(&b_buf[..=b]).unwrap_or_default();
-                            let e = sys::execv_cstrs(svdir::FINISH, &[svdir::FINISH, fa, fb]);
-                            child_fatal(dir, b"unable to start ./finish", e);
-                        }
-                        let e = sys::execv_cstrs(svdir::RUN, &[svdir::RUN]);
-                        child_fatal(dir, b"unable to start ./run", e);
+        let fa = CStr::from_bytes_until_nul(&a_buf[..=a]).unwrap_or_default();
+        let fb = CStr::from_bytes_until_nul(&b_buf[..=b]).unwrap_or_default();
+        let child_fatal = |text: &[u8], e| -> ! {
+            msg::child_exit(msg::Kind::Fatal, exit::FATAL, &[text], Some(e))
+        };
+        let spawned = match w {
+            Which::Main => spawn(
+                || {
+                    if let Some(Err(e)) = pipe.map(|(_, lw)| sys::dup2(lw, 1)) {
+                        child_fatal(b"unable to setup filedescriptor for ./run", e);
                     }
-                    Which::Log => {
-                        if sys::dup2(logr, 0).is_err() {
-                            child_fatal(
-                                dir,
-                                b"unable to setup filedescriptor for ./log/run",
-                                sys::errno(),
-                            );
-                        }
-                        if let Err(e) = sys::chdir(svdir::LOG) {
-                            child_fatal(dir, b"unable to change directory to ./log", e);
-                        }
-                        let e = sys::execv_cstrs(svdir::RUN, &[svdir::RUN]);
-                        child_fatal(dir, b"unable to start log/./run", e);
+                },
+                || {
+                    if finishing {
+                        sys::execv_cstrs(svdir::FINISH, &[svdir::FINISH, fa, fb])
+                    } else {
+                        sys::execv_cstrs(svdir::RUN, &[svdir::RUN])
                     }
-                }
-            }
+                },
+                OnFail {
+                    kind: msg::Kind::Fatal,
+                    code: exit::FATAL,
+                    parts: if finishing {
+                        &[b"unable to start ./finish"]
+                    } else {
+                        &[b"unable to start ./run"]
+                    },
+                },
+            ),
+            Which::Log => spawn(
+                || {
+                    if let Some(Err(e)) = pipe.map(|(lr, _)| sys::dup2(lr, 0)) {
+                        child_fatal(b"unable to setup filedescriptor for ./log/run", e);
+                    }
+                    if let Err(e) = sys::chdir(svdir::LOG) {
+                        child_fatal(b"unable to change directory to ./log", e);
+                    }
+                },
+                || sys::execv_cstrs(svdir::RUN, &[svdir::RUN]),
+                OnFail {
+                    kind: msg::Kind::Fatal,
+                    code: exit::FATAL,
+                    parts: &[b"unable to start log/./run"],
+                },
+            ),
+        };
+        let pid = match spawned {
             Ok(pid) => pid,
             Err(e) => {
-                warn(dir, &[b"unable to fork, sleeping"], Some(e));
+                warn(&[b"unable to fork, sleeping"], Some(e));
                 let now = sys::now_mono_ms();
                 let s = self.svc(w);
                 s.not_before = now + FORK_RETRY_MS;
@@ -879,7 +837,6 @@ impl Runsv {
     /// Publishes the state of one service: pid (if changed), stat, status — in that order,
     /// each via `X.new` and rename (§4). A failure skips the rest of the update as runit does.
     fn update(&mut self, w: Which) {
-        let dir = &self.dir;
         let s = match w {
             Which::Main => &mut self.main,
             Which::Log => match self.log.as_mut() {
@@ -903,14 +860,14 @@ impl Runsv {
             } else {
                 0
             };
-            if replace(dir, pfx, b"pid", f.pid_new, f.pid, &buf[..n]).is_err() {
+            if replace(pfx, b"pid", f.pid_new, f.pid, &buf[..n]).is_err() {
                 return; // retried at the next update
             }
             s.pid_written = Some(s.pid);
         }
         let mut line = [0u8; 64];
         let n = status::stat_line(s.state, s.paused, s.term, s.want, &mut line);
-        if replace(dir, pfx, b"stat", f.stat_new, f.stat, &line[..n]) == Err(Failed::Open) {
+        if replace(pfx, b"stat", f.stat_new, f.stat, &line[..n]) == Err(Failed::Open) {
             return;
         }
         let rec = Status {
@@ -922,7 +879,7 @@ impl Runsv {
             state: s.state as u8,
         }
         .pack();
-        let _ = replace(dir, pfx, b"status", f.status_new, f.status, &rec);
+        let _ = replace(pfx, b"status", f.status_new, f.status, &rec);
     }
 }
 
@@ -930,7 +887,7 @@ impl Runsv {
 fn customised(c: u8) -> bool {
     let path = svdir::control_script(c);
     match CStr::from_bytes_with_nul(&path) {
-        Ok(p) => sys::stat(p).map(|st| st.mode & 0o100 != 0).unwrap_or(false),
+        Ok(p) => sys::owner_executable(p),
         Err(_) => false,
     }
 }
@@ -948,17 +905,9 @@ enum Failed {
 }
 
 /// Replaces `supervise/NAME` atomically (write `NAME.new`, rename), warning as runit does.
-fn replace(
-    dir: &[u8],
-    pfx: &[u8],
-    name: &[u8],
-    new: &CStr,
-    path: &CStr,
-    data: &[u8],
-) -> Result<(), Failed> {
+fn replace(pfx: &[u8], name: &[u8], new: &CStr, path: &CStr, data: &[u8]) -> Result<(), Failed> {
     if let Err(e) = write_file(new, data) {
         warn(
-            dir,
             &[b"unable to open ", pfx, b"supervise/", name, b".new"],
             Some(e),
         );
@@ -966,7 +915,6 @@ fn replace(
     }
     if let Err(e) = sys::rename(new, path) {
         warn(
-            dir,
             &[
                 b"unable to rename ",
                 name,
@@ -989,13 +937,5 @@ fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
         libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK,
         0o644,
     )?;
-    let r = sys::write_all(fd, data);
-    let _ = sys::close(fd);
-    r
-}
-
-/// In a forked child: `runsv DIR: fatal: TEXT: <err>` and `_exit(111)`.
-fn child_fatal(dir: &[u8], text: &[u8], e: Errno) -> ! {
-    msg::err_errno(&[b"runsv ", dir, b": fatal: ", text], e);
-    sys::exit_now(exit::FATAL)
+    sys::write_all(fd.as_fd(), data)
 }

@@ -5,7 +5,7 @@
 //! `current` (ours sees the rename at once) then switches to the new set of services.
 
 use crate::msg;
-use crate::sys;
+use crate::sys::{self, Errno};
 
 /// Switched, or `dir` was already current.
 pub const EXIT_OK: i32 = 0;
@@ -25,18 +25,13 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         msg::usage(&argv0, b" dir");
         return EXIT_USAGE;
     };
+    msg::set_prefix(&[&argv0, b": "]);
     let fatal = |parts: &[&[u8]]| {
-        let mut all: Vec<&[u8]> = vec![&argv0, b": fatal: "];
-        all.extend_from_slice(parts);
-        msg::err(&all);
+        msg::say(msg::Kind::Fatal, parts, None);
         EXIT_FATAL
     };
-    let fatal_errno = |parts: &[&[u8]], e: i32| {
-        let mut all: Vec<&[u8]> = vec![&argv0, b": fatal: "];
-        all.extend_from_slice(parts);
-        all.push(b": ");
-        all.push(msg::errstr(e).as_bytes());
-        msg::err(&all);
+    let fatal_errno = |parts: &[&[u8]], e: Errno| {
+        msg::say(msg::Kind::Fatal, parts, Some(e));
         EXIT_FATAL
     };
 
@@ -45,14 +40,14 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     }
     let workdir = std::env::var_os("RUNSVDIR").map_or(DEFAULT_RUNSVDIR.to_vec(), |v| v.into_vec());
     let (Ok(workdir_c), Ok(dir_c)) = (sys::cstr(&workdir), sys::cstr(dir)) else {
-        return fatal_errno(&[b"unable to chdir: ", &workdir], libc::EINVAL);
+        return fatal_errno(&[b"unable to chdir: ", &workdir], Errno::INVAL);
     };
     if let Err(e) = sys::chdir(&workdir_c) {
         return fatal_errno(&[b"unable to chdir: ", &workdir], e);
     }
     let st = match sys::stat(&dir_c) {
         Ok(st) => st,
-        Err(libc::ENOENT) => return fatal_errno(&[dir], libc::ENOENT),
+        Err(Errno::NOENT) => return fatal_errno(&[dir], Errno::NOENT),
         Err(e) => return fatal_errno(&[b"unable to stat: ", dir], e),
     };
     if !st.is_dir() {
@@ -71,14 +66,14 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return EXIT_OK;
     }
     match sys::unlink(current_new) {
-        Ok(()) | Err(libc::ENOENT) => {}
+        Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return fatal_errno(&[b"unable to unlink: current.new"], e),
     }
     if let Err(e) = sys::symlink(&dir_c, current_new) {
         return fatal_errno(&[b"unable to create: current.new -> ", dir], e);
     }
     match sys::unlink(previous) {
-        Ok(()) | Err(libc::ENOENT) => {}
+        Ok(()) | Err(Errno::NOENT) => {}
         Err(e) => return fatal_errno(&[b"unable to unlink: previous"], e),
     }
     if let Err(e) = sys::rename(current, previous) {

@@ -7,10 +7,11 @@
 //! 420 ms) so a slow probe is not hammered. Lines printed and exit codes are runit's.
 
 use crate::getopt::{Getopt, Opt};
-use crate::msg::{self, errstr};
+use crate::msg;
+use crate::spawn::{spawn, OnFail};
 use crate::status::Status;
 use crate::svdir::{self, ProbeError, SendError, MAIN};
-use crate::sys::{self, signals};
+use crate::sys::{self, AsFd, Errno, OwnedFd};
 use crate::tai::Tai64n;
 use std::ffi::CStr;
 
@@ -109,12 +110,12 @@ fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
 struct Sv {
     /// `$SVDIR` (or the default), opened once (`O_PATH`) relative to the original directory;
     /// the error is kept and reported for each name that needs it, as runit's chdir would.
-    svdir_fd: Result<i32, sys::Errno>,
+    svdir_fd: Result<OwnedFd, Errno>,
     start: Tai64n,
     rc: i32,
     /// LSB `status` outcome (0 running, 3 not, 4 unknown; 1 for the fail cases).
     lsb_status: Option<i32>,
-    cwd: i32,
+    cwd: OwnedFd,
     out: Vec<u8>,
 }
 
@@ -184,10 +185,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let start = Tai64n::now();
     let cwd = match sys::open(c".", libc::O_RDONLY | libc::O_NDELAY, 0) {
         Ok(fd) => fd,
-        Err(e) => {
-            msg::err_errno(&[b"fatal: unable to open current directory"], e);
-            return fatal_code;
-        }
+        Err(e) => msg::fatal_errno(fatal_code, &[b"unable to open current directory"], e),
     };
     // A NUL cannot come from the environment; an empty name fails every chdir instead.
     let svdir = sys::cstr(&svdir).unwrap_or_default();
@@ -281,7 +279,7 @@ struct Waiting {
 impl Sv {
     fn flush(&mut self) {
         if !self.out.is_empty() {
-            let _ = sys::write_all(1, &self.out);
+            let _ = sys::write_all(sys::stdout(), &self.out);
             self.out.clear();
         }
     }
@@ -310,10 +308,17 @@ impl Sv {
         let under_svdir =
             !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
         let base = if under_svdir {
-            self.svdir_fd.and_then(sys::fchdir)
-        } else if let Err(e) = sys::fchdir(self.cwd) {
+            match &self.svdir_fd {
+                Ok(fd) => sys::fchdir(fd.as_fd()),
+                Err(e) => Err(*e),
+            }
+        } else if let Err(e) = sys::fchdir(self.cwd.as_fd()) {
             self.flush();
-            msg::err_errno(&[b"fatal: unable to change to original directory"], e);
+            msg::say(
+                msg::Kind::Fatal,
+                &[b"unable to change to original directory"],
+                Some(e),
+            );
             return Resolved::Fatal;
         } else {
             Ok(())
@@ -327,7 +332,7 @@ impl Sv {
                     b"fail: ",
                     name,
                     b": unable to change to service directory: ",
-                    errstr(e).as_bytes(),
+                    e.text().as_bytes(),
                 ]);
                 Resolved::Failed
             }
@@ -354,9 +359,9 @@ impl Sv {
                 self.rc += 1;
                 return;
             }
-            ProbeError::Ok(e) => (b"open supervise/ok", errstr(e)),
-            ProbeError::StatusOpen(e) => (b"open supervise/status", errstr(e)),
-            ProbeError::StatusRead(e) => (b"read supervise/status", errstr(e)),
+            ProbeError::Ok(e) => (b"open supervise/ok", e.text()),
+            ProbeError::StatusOpen(e) => (b"open supervise/status", e.text()),
+            ProbeError::StatusRead(e) => (b"read supervise/status", e.text()),
             ProbeError::BadFormat => (b"read supervise/status", "bad format"),
         };
         self.put(&[
@@ -389,10 +394,10 @@ impl Sv {
     fn status_line(&mut self, name: &[u8], st: &Status, warn_name: &[u8]) -> bool {
         let down = match sys::stat(svdir::DOWN) {
             Ok(_) => true,
-            Err(libc::ENOENT) => false,
+            Err(Errno::NOENT) => false,
             Err(e) => {
                 self.flush();
-                msg::err_errno(&[b"warning: unable to stat ", warn_name, b"/down"], e);
+                msg::warn_errno(&[b"unable to stat ", warn_name, b"/down"], e);
                 return false;
             }
         };
@@ -456,14 +461,14 @@ impl Sv {
             self.fail_lsb(exit::LSB_UNKNOWN);
         }
         match sys::chdir(svdir::LOG) {
-            Err(libc::ENOENT) => {}
+            Err(Errno::NOENT) => {}
             Err(e) => {
                 self.rc += 1;
                 self.put(&[
                     b"; warning: ",
                     name,
                     b"/log: unable to change directory: ",
-                    errstr(e).as_bytes(),
+                    e.text().as_bytes(),
                 ]);
             }
             Ok(()) => {
@@ -524,19 +529,19 @@ impl Sv {
                         b"warning: ",
                         name,
                         b": unable to open supervise/control: ",
-                        errstr(e).as_bytes(),
+                        e.text().as_bytes(),
                     ]),
                     SendError::Write(e) => self.line(&[
                         b"warning: ",
                         name,
                         b": unable to write to supervise/control: ",
-                        errstr(e).as_bytes(),
+                        e.text().as_bytes(),
                     ]),
                     SendError::Short => self.line(&[
                         b"warning: ",
                         name,
                         b": unable to write to supervise/control: ",
-                        errstr(0).as_bytes(),
+                        Errno(0).text().as_bytes(),
                     ]),
                 }
                 self.rc += 1;
@@ -689,33 +694,37 @@ impl Sv {
 fn run_check_script(name: &[u8]) -> bool {
     match sys::stat(svdir::CHECK) {
         Ok(_) => {}
-        Err(libc::ENOENT) => return true,
+        Err(Errno::NOENT) => return true,
         Err(e) => {
-            msg::err_errno(&[b"warning: unable to stat ", name, b"/check"], e);
+            msg::warn_errno(&[b"unable to stat ", name, b"/check"], e);
             return false;
         }
     }
     let dot: &CStr = c"./check";
-    let pid = match sys::fork() {
-        Ok(0) => {
-            signals::reset_child_signals();
-            let _ = sys::close(1);
-            let e = sys::execv_cstrs(svdir::CHECK, &[dot]);
-            msg::err_errno(&[b"warning: unable to run ", name, b"/check"], e);
-            // runit: an unrunnable check counts as passing.
-            sys::exit_now(0);
-        }
+    let spawned = spawn(
+        || {
+            let _ = sys::close_raw(1);
+        },
+        || sys::execv_cstrs(svdir::CHECK, &[dot]),
+        // runit: an unrunnable check counts as passing.
+        OnFail {
+            kind: msg::Kind::Warning,
+            code: 0,
+            parts: &[b"unable to run ", name, b"/check"],
+        },
+    );
+    let pid = match spawned {
         Ok(pid) => pid,
         Err(e) => {
-            msg::err_errno(&[b"warning: unable to fork for ", name, b"/check"], e);
+            msg::warn_errno(&[b"unable to fork for ", name, b"/check"], e);
             return false;
         }
     };
     match sys::wait_pid(pid) {
         // runit reads the high byte of the status: a check killed by a signal passes.
-        Ok(ex) => (ex.status >> 8) & 0xff == 0,
+        Ok(ex) => ex.high_byte() == 0,
         Err(e) => {
-            msg::err_errno(&[b"warning: unable to wait for child ", name, b"/check"], e);
+            msg::warn_errno(&[b"unable to wait for child ", name, b"/check"], e);
             false
         }
     }

@@ -6,7 +6,7 @@
 
 use crate::getopt::{Getopt, Opt};
 use crate::msg;
-use crate::sys;
+use crate::sys::{self, AsFd, BorrowedFd, Errno};
 use std::ffi::CStr;
 
 /// Exit code of a usage error.
@@ -38,6 +38,7 @@ const DEAD_PROCESS: i16 = 8;
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let argv0: &[u8] = args.first().map(|a| a.as_slice()).unwrap_or(b"utmpset");
     let base = crate::basename(argv0);
+    msg::set_prefix(&[b"utmpset: "]);
     let usage = || {
         msg::usage(argv0, b" [-w] line");
         EXIT_USAGE
@@ -73,11 +74,7 @@ fn now_le32() -> [u8; 4] {
 }
 
 fn no_entry(line: &[u8]) -> i32 {
-    msg::err(&[
-        b"utmpset: warning: unable to logout line ",
-        line,
-        b" in utmp: no such entry",
-    ]);
+    msg::warn(&[b"unable to logout line ", line, b" in utmp: no such entry"]);
     EXIT_FAIL
 }
 
@@ -92,31 +89,37 @@ fn line_matches(rec: &[u8; REC], line: &[u8]) -> bool {
 
 fn logout_utmp(line: &[u8]) -> Result<(), i32> {
     if line.len() > LINE_LEN {
-        msg::err(&[
-            b"utmpset: fatal: unable to logout line ",
-            line,
-            b" in utmp: name too long",
-        ]);
+        msg::say(
+            msg::Kind::Fatal,
+            &[b"unable to logout line ", line, b" in utmp: name too long"],
+            None,
+        );
         return Err(EXIT_FAIL);
     }
     let fd = sys::open(UTMP, libc::O_RDWR, 0).map_err(|e| {
-        msg::err_errno(&[b"utmpset: fatal: unable to open /var/run/utmp"], e);
+        msg::say(
+            msg::Kind::Fatal,
+            &[b"unable to open /var/run/utmp"],
+            Some(e),
+        );
         EXIT_FAIL
     })?;
-    let r = logout_utmp_fd(fd, line);
-    let _ = sys::close(fd);
-    r
+    logout_utmp_fd(fd.as_fd(), line)
 }
 
-fn logout_utmp_fd(fd: i32, line: &[u8]) -> Result<(), i32> {
+fn logout_utmp_fd(fd: BorrowedFd, line: &[u8]) -> Result<(), i32> {
     sys::flock(fd, libc::LOCK_EX).map_err(|e| {
-        msg::err_errno(&[b"utmpset: fatal: unable to lock: /var/run/utmp"], e);
+        msg::say(
+            msg::Kind::Fatal,
+            &[b"unable to lock: /var/run/utmp"],
+            Some(e),
+        );
         EXIT_FAIL
     })?;
     let mut rec = [0u8; REC];
     let mut at: i64 = 0;
     loop {
-        if read_full(fd, &mut rec) != Some(REC) {
+        if sys::read_full(fd, &mut rec) != Ok(REC) {
             return Err(no_entry(line));
         }
         if rec[USER_AT] != 0 && line_matches(&rec, line) {
@@ -134,19 +137,6 @@ fn logout_utmp_fd(fd: i32, line: &[u8]) -> Result<(), i32> {
     Ok(())
 }
 
-/// Reads up to `buf.len()` bytes, continuing after short reads; `None` on error.
-fn read_full(fd: i32, buf: &mut [u8]) -> Option<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match sys::read(fd, &mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(_) => return None,
-        }
-    }
-    Some(n)
-}
-
 fn logout_wtmp(line: &[u8]) -> Result<(), i32> {
     let fd = sys::open(
         WTMP,
@@ -154,28 +144,27 @@ fn logout_wtmp(line: &[u8]) -> Result<(), i32> {
         0o600,
     )
     .map_err(|e| {
-        msg::err_errno(&[b"utmpset: fatal: unable to open /var/log/wtmp"], e);
+        msg::say(
+            msg::Kind::Fatal,
+            &[b"unable to open /var/log/wtmp"],
+            Some(e),
+        );
         EXIT_FAIL
     })?;
-    let r = append_wtmp(fd, line);
-    let _ = sys::close(fd);
-    r
+    append_wtmp(fd.as_fd(), line)
 }
 
-fn append_wtmp(fd: i32, line: &[u8]) -> Result<(), i32> {
+fn append_wtmp(fd: BorrowedFd, line: &[u8]) -> Result<(), i32> {
     sys::flock(fd, libc::LOCK_EX).map_err(|e| {
-        msg::err_errno(&[b"utmpset: fatal: unable to lock /var/log/wtmp"], e);
+        msg::say(
+            msg::Kind::Fatal,
+            &[b"unable to lock /var/log/wtmp"],
+            Some(e),
+        );
         EXIT_FAIL
     })?;
-    let fail = |e: i32| {
-        msg::err_errno(
-            &[
-                b"utmpset: warning: unable to logout line ",
-                line,
-                b" in wtmp",
-            ],
-            e,
-        );
+    let fail = |e: Errno| {
+        msg::warn_errno(&[b"unable to logout line ", line, b" in wtmp"], e);
         EXIT_FAIL
     };
     let size = sys::fstat(fd).map_err(fail)?.size;
@@ -188,7 +177,7 @@ fn append_wtmp(fd: i32, line: &[u8]) -> Result<(), i32> {
         Ok(REC) => Ok(()),
         Ok(_) => {
             let _ = sys::ftruncate(fd, size);
-            Err(fail(libc::EIO))
+            Err(fail(Errno::IO))
         }
         Err(e) => {
             let _ = sys::ftruncate(fd, size);

@@ -1,11 +1,11 @@
-//! What runsvdir needs beyond the common layer: inotify (to see new, removed and re-pointed
-//! service entries at once), `statfs` (to tell file systems whose changes inotify cannot see),
-//! `getcwd`, and write access to the process's own argv memory (runsvdir's readproctitle-style
-//! log buffer, spec runsvdir.md §4).
+//! inotify, for runsvdir: new, removed and re-pointed service entries are seen at once
+//! (spec runsvdir.md; the 5-second stat loop is the fallback where inotify cannot be trusted).
 
-use super::{check, cstr, errno, nointr_ssize, Res};
+use super::{check, nointr_ssize, owned, Res};
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicIsize, AtomicPtr, Ordering};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+const _: () = assert!(std::mem::size_of::<libc::inotify_event>() == EVENT_HEAD);
 
 // ---------------------------------------------------------------- inotify
 
@@ -32,24 +32,24 @@ pub struct Event {
 
 /// An inotify instance (non-blocking, close-on-exec); closed on drop.
 pub struct Inotify {
-    fd: i32,
+    fd: OwnedFd,
 }
 
 impl Inotify {
     pub fn new() -> Res<Inotify> {
         // SAFETY: plain system call.
         let fd = check(unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) })?;
-        Ok(Inotify { fd })
+        Ok(Inotify { fd: owned(fd) })
     }
 
-    pub fn fd(&self) -> i32 {
-        self.fd
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// `inotify_add_watch`: the watch descriptor.
     pub fn add(&self, path: &CStr, mask: u32) -> Res<i32> {
         // SAFETY: path is NUL-terminated.
-        check(unsafe { libc::inotify_add_watch(self.fd, path.as_ptr(), mask) })
+        check(unsafe { libc::inotify_add_watch(self.fd.as_raw_fd(), path.as_ptr(), mask) })
     }
 
     /// Reads every pending event (the descriptor is non-blocking: none pending gives an
@@ -62,60 +62,56 @@ impl Inotify {
             // SAFETY: buf is valid for its whole size in bytes.
             let r = nointr_ssize(|| unsafe {
                 libc::read(
-                    self.fd,
+                    self.fd.as_raw_fd(),
                     buf.as_mut_ptr().cast(),
                     std::mem::size_of_val(&buf),
                 )
             });
             let n = match r {
                 Ok(0) | Err(_) => break,
-                Ok(n) => n,
+                Ok(n) => n.min(std::mem::size_of_val(&buf)),
             };
-            // SAFETY: the kernel filled n bytes; u64 → u8 view of the same memory.
+            // SAFETY: the kernel filled n bytes of buf (n is at most its size); a u8 view
+            // of the same memory.
             let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n) };
-            let mut off = 0usize;
-            let head = std::mem::size_of::<libc::inotify_event>();
-            while off + head <= n {
-                let field = |i: usize| -> u32 {
-                    let mut b = [0u8; 4];
-                    if let Some(s) = bytes.get(off + i * 4..off + i * 4 + 4) {
-                        b.copy_from_slice(s);
-                    }
-                    u32::from_ne_bytes(b)
-                };
-                let (wd, mask, len) = (field(0) as i32, field(1), field(3) as usize);
-                let name_bytes = bytes.get(off + head..off + head + len).unwrap_or(&[]);
-                let end = name_bytes
-                    .iter()
-                    .position(|&b| b == 0)
-                    .unwrap_or(name_bytes.len());
-                out.push(Event {
-                    wd,
-                    mask,
-                    name: name_bytes.get(..end).unwrap_or(&[]).to_vec(),
-                });
-                off += head + len;
-            }
+            parse_events(bytes, &mut out);
         }
         out
     }
 }
 
-impl Drop for Inotify {
-    fn drop(&mut self) {
-        let _ = super::close(self.fd);
+/// Size of `struct inotify_event` before its name: wd, mask, cookie, len (4 bytes each).
+const EVENT_HEAD: usize = 16;
+
+/// Decodes a buffer of `struct inotify_event`s as read(2) returns them, appending to `out`.
+/// Pure and total: a truncated or malformed buffer (which the kernel never gives, but a
+/// fuzzer does) ends the decoding instead of reading past it.
+pub fn parse_events(bytes: &[u8], out: &mut Vec<Event>) {
+    let mut off = 0usize;
+    while let Some(head) = bytes.get(off..off + EVENT_HEAD) {
+        let field = |i: usize| -> u32 {
+            let mut b = [0u8; 4];
+            if let Some(s) = head.get(i * 4..i * 4 + 4) {
+                b.copy_from_slice(s);
+            }
+            u32::from_ne_bytes(b)
+        };
+        let (wd, mask, len) = (field(0) as i32, field(1), field(3) as usize);
+        let Some(name_bytes) = bytes.get(off + EVENT_HEAD..(off + EVENT_HEAD).saturating_add(len))
+        else {
+            return;
+        };
+        let end = name_bytes
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name_bytes.len());
+        out.push(Event {
+            wd,
+            mask,
+            name: name_bytes.get(..end).unwrap_or(&[]).to_vec(),
+        });
+        off += EVENT_HEAD + len;
     }
-}
-
-// ---------------------------------------------------------------- file systems
-
-/// `statfs(path).f_type`.
-pub fn fs_type(path: &CStr) -> Res<i64> {
-    // SAFETY: a zeroed statfs is a valid out-buffer.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: path is NUL-terminated, st is valid.
-    check(unsafe { libc::statfs(path.as_ptr(), &mut st) })?;
-    Ok(st.f_type as i64)
 }
 
 /// Network and user-space file systems where a change made on another machine (or by the
@@ -138,103 +134,36 @@ pub fn inotify_unreliable(fs_type: i64) -> bool {
     )
 }
 
-/// The current working directory.
-pub fn getcwd() -> Res<Vec<u8>> {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        // SAFETY: buf is valid for buf.len() bytes.
-        let r = unsafe { libc::getcwd(buf.as_mut_ptr().cast(), buf.len()) };
-        if !r.is_null() {
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            buf.truncate(end);
-            return Ok(buf);
-        }
-        let e = errno();
-        if e != libc::ERANGE || buf.len() > 1 << 20 {
-            return Err(e);
-        }
-        let n = buf.len() * 2;
-        buf.resize(n, 0);
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn raw(wd: i32, mask: u32, name: &[u8], pad: usize) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&wd.to_ne_bytes());
+        v.extend_from_slice(&mask.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v.extend_from_slice(&((name.len() + pad) as u32).to_ne_bytes());
+        v.extend_from_slice(name);
+        v.extend(std::iter::repeat_n(0, pad));
+        v
     }
-}
 
-/// `stat` of a byte path (convenience for paths built at run time).
-pub fn stat_bytes(path: &[u8]) -> Res<super::Stat> {
-    super::stat(&cstr(path)?)
-}
-
-// ---------------------------------------------------------------- argv memory
-
-static ARGC: AtomicIsize = AtomicIsize::new(0);
-static ARGV: AtomicPtr<*mut libc::c_char> = AtomicPtr::new(std::ptr::null_mut());
-
-/// Records the process's real argv (glibc and musl call `.init_array` functions with
-/// argc, argv, envp), so runsvdir can rewrite its own log argument in place.
-extern "C" fn save_argv(argc: libc::c_int, argv: *mut *mut libc::c_char, _env: *mut libc::c_void) {
-    ARGC.store(argc as isize, Ordering::Relaxed);
-    ARGV.store(argv, Ordering::Relaxed);
-}
-
-#[used]
-#[link_section = ".init_array.00098"]
-static SAVE_ARGV: extern "C" fn(libc::c_int, *mut *mut libc::c_char, *mut libc::c_void) = save_argv;
-
-/// The number of arguments in the process's real argv (0 if unknown).
-pub fn argv_count() -> usize {
-    if ARGV.load(Ordering::Relaxed).is_null() {
-        0
-    } else {
-        ARGC.load(Ordering::Relaxed).max(0) as usize
+    #[test]
+    fn events_decode_and_truncation_stops() {
+        let mut b = raw(1, IN_CREATE, b"svc", 13);
+        b.extend(raw(2, IN_DELETE_SELF, b"", 0));
+        let mut out = Vec::new();
+        parse_events(&b, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].name, b"svc");
+        assert_eq!((out[1].wd, out[1].mask), (2, IN_DELETE_SELF));
+        // A name longer than the buffer, and a short head: nothing read past the end.
+        let mut out = Vec::new();
+        let long = raw(3, IN_CREATE, b"x", 100);
+        parse_events(&long[..40], &mut out);
+        parse_events(&long[..10], &mut out);
+        assert!(out.is_empty());
     }
-}
-
-/// The bytes of argument `i` of the process's real argv (without its NUL), writable: what is
-/// written there shows in `/proc/PID/cmdline` and `ps`. `None` if out of range or unknown.
-///
-/// The slice aliases process memory that lives until exit; runsvdir is single-threaded and
-/// takes it once, so no second mutable reference exists.
-pub fn argv_arg_mut(i: usize) -> Option<&'static mut [u8]> {
-    let argv = ARGV.load(Ordering::Relaxed);
-    if argv.is_null() || i >= argv_count() {
-        return None;
-    }
-    // SAFETY: argv holds argc valid pointers to NUL-terminated strings set up by the kernel,
-    // which stay mapped for the life of the process; i < argc.
-    unsafe {
-        let p = *argv.add(i);
-        if p.is_null() {
-            return None;
-        }
-        let len = libc::strlen(p);
-        Some(std::slice::from_raw_parts_mut(p.cast::<u8>(), len))
-    }
-}
-
-// ---------------------------------------------------------------- children
-
-/// Our direct children, from `/proc/self/task/PID/children` (needs /proc; a PID 1 uses it to
-/// find orphans that were re-parented to it).
-pub fn child_pids() -> Res<Vec<libc::pid_t>> {
-    let pid = super::getpid();
-    let mut path = b"/proc/self/task/".to_vec();
-    let mut b = [0u8; 20];
-    path.extend_from_slice(crate::fmt_u64(pid as u64, &mut b));
-    path.extend_from_slice(b"/children");
-    let fd = super::open(&cstr(&path)?, libc::O_RDONLY, 0)?;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    let r = loop {
-        match super::read(fd, &mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => data.extend_from_slice(buf.get(..n).unwrap_or(&[])),
-            Err(e) => break Err(e),
-        }
-    };
-    let _ = super::close(fd);
-    r?;
-    Ok(data
-        .split(|&c| c == b' ' || c == b'\n')
-        .filter(|w| !w.is_empty())
-        .map(|w| crate::scan_ulong(w).0 as libc::pid_t)
-        .collect())
 }

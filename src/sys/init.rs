@@ -9,8 +9,9 @@
     clippy::indexing_slicing
 )]
 
-use super::{check, errno, Errno, Res};
+use super::{check, fd_is_open, Errno, Res};
 use std::ffi::CStr;
+use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, RawFd};
 
 /// `reboot(2)` commands.
 pub const RB_AUTOBOOT: i32 = libc::RB_AUTOBOOT;
@@ -27,16 +28,9 @@ pub fn reboot(cmd: i32) -> Res<()> {
 }
 
 /// Makes the terminal on `fd` the controlling terminal of the calling process (TIOCSCTTY).
-pub fn set_ctty(fd: i32) -> Res<()> {
+pub fn set_ctty(fd: BorrowedFd) -> Res<()> {
     // SAFETY: plain ioctl with an integer argument.
-    check(unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) }).map(|_| ())
-}
-
-/// Is `fd` an open descriptor?
-pub fn fd_is_open(fd: i32) -> bool {
-    // SAFETY: F_GETFD on any integer is harmless.
-    let r = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    r >= 0 || errno() != libc::EBADF
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) }).map(|_| ())
 }
 
 /// Makes sure fds 0, 1 and 2 are open, so that later descriptors (the self-pipe) never land
@@ -47,26 +41,28 @@ pub fn fill_std_fds() {
         if fd_is_open(fd) {
             continue;
         }
-        let opened = open_plain(c"/dev/null", libc::O_RDWR)
-            .or_else(|_| open_plain(c"/", libc::O_RDONLY | libc::O_DIRECTORY));
+        let opened = super::open_inherit(c"/dev/null", libc::O_RDWR, 0)
+            .or_else(|_| super::open_inherit(c"/", libc::O_RDONLY | libc::O_DIRECTORY, 0));
         if let Ok(n) = opened {
-            if n != fd {
-                let _ = super::dup2(n, fd);
-                let _ = super::close(n);
+            if n.as_raw_fd() == fd {
+                // The lowest free number was the one to fill: keep it open for good.
+                let _: RawFd = n.into_raw_fd();
+            } else {
+                let _ = super::dup2(std::os::fd::AsFd::as_fd(&n), fd);
             }
         }
     }
 }
 
-fn open_plain(path: &CStr, flags: i32) -> Res<i32> {
-    super::open_inherit(path, flags, 0)
-}
-
-/// Waits until `fd` is readable or `timeout_ms` passes (negative: no limit), with the
+/// Waits until `fd` (if any) is readable or `timeout_ms` passes (negative: no limit), with the
 /// signals in `unblock` unblocked for the duration of the wait only (ppoll). Returns
 /// whether `fd` is readable; an interrupting signal gives `Ok(false)` (its handler wrote
 /// to the self-pipe, which the caller drains next).
-pub fn ppoll_unblocked(fd: i32, timeout_ms: i64, unblock: &[i32]) -> Result<bool, Errno> {
+pub fn ppoll_unblocked(
+    fd: Option<BorrowedFd>,
+    timeout_ms: i64,
+    unblock: &[i32],
+) -> Result<bool, Errno> {
     // SAFETY: zeroed sigset_t is then filled by sigprocmask.
     let mut cur: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: reading the current mask into a valid sigset_t.
@@ -76,7 +72,7 @@ pub fn ppoll_unblocked(fd: i32, timeout_ms: i64, unblock: &[i32]) -> Result<bool
         unsafe { libc::sigdelset(&mut cur, s) };
     }
     let mut pfd = libc::pollfd {
-        fd,
+        fd: fd.map_or(-1, |f| f.as_raw_fd()),
         events: libc::POLLIN,
         revents: 0,
     };
@@ -92,8 +88,8 @@ pub fn ppoll_unblocked(fd: i32, timeout_ms: i64, unblock: &[i32]) -> Result<bool
     // SAFETY: pfd, ts and cur are valid for the call.
     let r = unsafe { libc::ppoll(&mut pfd, 1, tsp, &cur) };
     if r < 0 {
-        let e = errno();
-        return if e == libc::EINTR { Ok(false) } else { Err(e) };
+        let e = Errno::last();
+        return if e == Errno::INTR { Ok(false) } else { Err(e) };
     }
     Ok(r > 0 && pfd.revents & libc::POLLIN != 0)
 }
@@ -103,7 +99,5 @@ pub fn ppoll_unblocked(fd: i32, timeout_ms: i64, unblock: &[i32]) -> Result<bool
 pub fn syncfs_path(path: &CStr) -> Res<()> {
     let fd = super::open(path, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
     // SAFETY: plain system call on an fd we own.
-    let r = check(unsafe { libc::syncfs(fd) }).map(|_| ());
-    let _ = super::close(fd);
-    r
+    check(unsafe { libc::syncfs(fd.as_raw_fd()) }).map(|_| ())
 }

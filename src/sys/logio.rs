@@ -1,10 +1,11 @@
 //! svlogd's extra system calls: UDP datagrams to a log host (svlogd.md §9) and a fast byte
 //! search for the line splitter (glibc's vectorised `memchr`).
 
-use super::{check, errno, Res};
+use super::{check, owned, Errno, Res};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 /// A non-blocking, close-on-exec IPv4 UDP socket.
-pub fn udp_socket() -> Res<i32> {
+pub fn udp_socket() -> Res<OwnedFd> {
     // SAFETY: plain system call.
     check(unsafe {
         libc::socket(
@@ -13,10 +14,11 @@ pub fn udp_socket() -> Res<i32> {
             0,
         )
     })
+    .map(owned)
 }
 
 /// Sends one datagram to `addr:port` (address octets in network order); returns the bytes sent.
-pub fn sendto_v4(fd: i32, buf: &[u8], addr: [u8; 4], port: u16) -> Res<usize> {
+pub fn sendto_v4(fd: BorrowedFd, buf: &[u8], addr: [u8; 4], port: u16) -> Res<usize> {
     // SAFETY: a zeroed sockaddr_in is valid; the fields are then set.
     let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
     sa.sin_family = libc::AF_INET as libc::sa_family_t;
@@ -28,7 +30,7 @@ pub fn sendto_v4(fd: i32, buf: &[u8], addr: [u8; 4], port: u16) -> Res<usize> {
         // SAFETY: buf is valid for buf.len() bytes; sa is a valid sockaddr_in of the given size.
         let r = unsafe {
             libc::sendto(
-                fd,
+                fd.as_raw_fd(),
                 buf.as_ptr().cast(),
                 buf.len(),
                 0,
@@ -39,8 +41,8 @@ pub fn sendto_v4(fd: i32, buf: &[u8], addr: [u8; 4], port: u16) -> Res<usize> {
         if r >= 0 {
             return Ok(r as usize);
         }
-        let e = errno();
-        if e != libc::EINTR {
+        let e = Errno::last();
+        if e != Errno::INTR {
             return Err(e);
         }
     }

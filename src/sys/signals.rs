@@ -2,7 +2,8 @@
 //! byte into a non-blocking pipe; the event loop polls the read end, drains it, then acts.
 //! Draining before acting means a signal arriving while we act leaves a fresh byte behind.
 
-use super::{check, errno, pipe, read, Res};
+use super::{check, pipe, read, Errno, Res};
+use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static SELFPIPE_W: AtomicI32 = AtomicI32::new(-1);
@@ -25,20 +26,25 @@ extern "C" fn on_signal(sig: libc::c_int) {
     let fd = SELFPIPE_W.load(Ordering::Relaxed);
     if fd >= 0 {
         let b = sig as u8;
-        let saved = errno();
+        let saved = Errno::last();
         // SAFETY: write(2) is async-signal-safe; the byte lives on this stack frame.
         unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
         // SAFETY: restore errno for the interrupted code.
-        unsafe { *libc::__errno_location() = saved };
+        unsafe { *libc::__errno_location() = saved.0 };
     }
 }
 
 /// Creates the self-pipe (both ends non-blocking and close-on-exec) and returns its read end.
-pub fn selfpipe() -> Res<i32> {
+/// The write end lives as long as the process: the handler writes into it.
+pub fn selfpipe() -> Res<OwnedFd> {
     let (r, w) = pipe(libc::O_NONBLOCK)?;
     // SAFETY: getpid has no preconditions.
     OWNER.store(unsafe { libc::getpid() }, Ordering::Relaxed);
-    SELFPIPE_W.store(w, Ordering::Relaxed);
+    let old = SELFPIPE_W.swap(w.into_raw_fd(), Ordering::Relaxed);
+    if old >= 0 {
+        // SAFETY: a previous self-pipe's write end, owned by this module alone.
+        unsafe { libc::close(old) };
+    }
     Ok(r)
 }
 
@@ -103,7 +109,7 @@ pub fn unblock(sigs: &[i32]) -> Res<()> {
 
 /// Reads every pending byte from the self-pipe; bit `n` of the result is set if signal `n`
 /// arrived at least once.
-pub fn drain(fd: i32) -> u64 {
+pub fn drain(fd: BorrowedFd) -> u64 {
     let mut got = 0u64;
     let mut buf = [0u8; 64];
     while let Ok(n) = read(fd, &mut buf) {

@@ -7,7 +7,7 @@
 //! (`Ok(None)`) apart from a failure with an errno (`Err`), the distinction runit makes between
 //! `unknown user/group` and `unable to get password/group file entry`.
 
-use super::{check, errno, Errno, Res};
+use super::{check, Errno, Res};
 use std::ffi::CStr;
 
 /// Clears the thread's errno, so a NULL from a lookup can be told apart from "not found".
@@ -23,8 +23,8 @@ pub fn getpwnam(name: &CStr) -> Res<Option<(u32, u32)>> {
     // passwd call could overwrite it (single-threaded program).
     let pw = unsafe { libc::getpwnam(name.as_ptr()) };
     if pw.is_null() {
-        let e = errno();
-        return if e == 0 { Ok(None) } else { Err(e) };
+        let e = Errno::last();
+        return if e.0 == 0 { Ok(None) } else { Err(e) };
     }
     // SAFETY: pw is a valid passwd record (checked non-null above).
     let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
@@ -37,8 +37,8 @@ pub fn getgrnam(name: &CStr) -> Res<Option<u32>> {
     // SAFETY: name is NUL-terminated; the record is read at once (single-threaded program).
     let gr = unsafe { libc::getgrnam(name.as_ptr()) };
     if gr.is_null() {
-        let e = errno();
-        return if e == 0 { Ok(None) } else { Err(e) };
+        let e = Errno::last();
+        return if e.0 == 0 { Ok(None) } else { Err(e) };
     }
     // SAFETY: gr is a valid group record (checked non-null above).
     Ok(Some(unsafe { (*gr).gr_gid }))
@@ -66,8 +66,8 @@ pub fn nice(inc: i32) -> Res<i32> {
     // SAFETY: plain library call.
     let r = unsafe { libc::nice(inc) };
     if r == -1 {
-        let e: Errno = errno();
-        if e != 0 {
+        let e: Errno = Errno::last();
+        if e.0 != 0 {
             return Err(e);
         }
     }
@@ -106,41 +106,4 @@ pub fn getenv(name: &CStr) -> Option<Vec<u8>> {
         // SAFETY: p is a NUL-terminated string owned by libc's environment.
         Some(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
     }
-}
-
-/// Why reading a directory failed: opening it, or reading its entries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DirError {
-    Open(Errno),
-    Read(Errno),
-}
-
-/// The names in a directory in readdir order (`.` and `..` included), telling an `opendir`
-/// failure from a `readdir` one (chpst's envdir prints different messages for them).
-pub fn dir_names(path: &CStr) -> Result<Vec<Vec<u8>>, DirError> {
-    // SAFETY: path is NUL-terminated; the DIR pointer is checked before use and closed once.
-    let d = unsafe { libc::opendir(path.as_ptr()) };
-    if d.is_null() {
-        return Err(DirError::Open(errno()));
-    }
-    let mut names = Vec::new();
-    let result = loop {
-        clear_errno();
-        // SAFETY: d is a valid open DIR.
-        let ent = unsafe { libc::readdir(d) };
-        if ent.is_null() {
-            let e = errno();
-            break if e == 0 {
-                Ok(())
-            } else {
-                Err(DirError::Read(e))
-            };
-        }
-        // SAFETY: d_name is a NUL-terminated array inside a valid dirent.
-        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) };
-        names.push(name.to_bytes().to_vec());
-    };
-    // SAFETY: d is valid and closed exactly once.
-    unsafe { libc::closedir(d) };
-    result.map(|_| names)
 }

@@ -8,7 +8,7 @@
 //! the variables prog sees identical to runit's, which `env` output and scripts can observe.
 
 use crate::msg;
-use crate::sys::{self, user};
+use crate::sys::{self, AsFd, Errno};
 
 /// Pending environment changes, in the order they were made.
 #[derive(Default, Debug)]
@@ -62,13 +62,8 @@ pub enum SubdirRule {
 }
 
 /// Prints `chpst: fatal: <parts>[: <err>]` and exits 111.
-pub fn fatal(parts: &[&[u8]], errno: Option<sys::Errno>) -> ! {
-    let mut all: Vec<&[u8]> = vec![super::FATAL];
-    all.extend_from_slice(parts);
-    match errno {
-        Some(e) => msg::err_errno(&all, e),
-        None => msg::err(&all),
-    }
+pub fn fatal(parts: &[&[u8]], errno: Option<Errno>) -> ! {
+    msg::say(msg::Kind::Fatal, parts, errno);
     sys::exit(super::EXIT_FATAL)
 }
 
@@ -82,10 +77,10 @@ pub fn envdir(dir: &[u8], rule: SubdirRule, changes: &mut Changes) {
     if let Err(e) = sys::chdir(&cdir) {
         fatal(&[b"unable to switch to directory: ", dir], Some(e));
     }
-    let names = match user::dir_names(dot) {
+    let names = match sys::dir_names(dot) {
         Ok(n) => n,
-        Err(user::DirError::Open(e)) => fatal(&[b"unable to open directory: ", dir], Some(e)),
-        Err(user::DirError::Read(e)) => fatal(&[b"unable to read directory: ", dir], Some(e)),
+        Err(sys::DirError::Open(e)) => fatal(&[b"unable to open directory: ", dir], Some(e)),
+        Err(sys::DirError::Read(e)) => fatal(&[b"unable to read directory: ", dir], Some(e)),
     };
     // The read buffer outlives each entry: runit's quirk for an entry that vanished (ENOENT)
     // is to process it with what the previous entry left there.
@@ -97,9 +92,9 @@ pub fn envdir(dir: &[u8], rule: SubdirRule, changes: &mut Changes) {
         match read_file(name) {
             Ok(Some(content)) => buf = content,
             Ok(None) => {} // ENOENT: keep the previous buffer (quirk, spec §5)
-            Err(e) if e == libc::EISDIR && rule != SubdirRule::Fatal => {
+            Err(e) if e == Errno::ISDIR && rule != SubdirRule::Fatal => {
                 if rule == (SubdirRule::Skip { verbose: true }) {
-                    msg::err_errno(&[super::WARNING, b"unable to read ", dir, b"/", name], e);
+                    msg::warn_errno(&[b"unable to read ", dir, b"/", name], e);
                 }
                 continue;
             }
@@ -122,41 +117,23 @@ pub fn envdir(dir: &[u8], rule: SubdirRule, changes: &mut Changes) {
         changes.set(name, &buf);
         buf.push(0); // what runit's buffer holds afterwards (its C string terminator)
     }
-    if let Err(e) = sys::fchdir(start) {
+    if let Err(e) = sys::fchdir(start.as_fd()) {
         fatal(&[b"unable to switch to starting directory"], Some(e));
     }
-    let _ = sys::close(start);
 }
 
 /// The whole content of `name`; `Ok(None)` if it does not exist.
-fn read_file(name: &[u8]) -> Result<Option<Vec<u8>>, sys::Errno> {
-    let path = sys::cstr(name)?;
-    let fd = match sys::open(&path, libc::O_RDONLY | libc::O_NDELAY, 0) {
-        Ok(fd) => fd,
-        Err(libc::ENOENT) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let r = loop {
-        match sys::read(fd, &mut chunk) {
-            Ok(0) => break Ok(Some(out)),
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) => break Err(e),
-        }
-    };
-    let _ = sys::close(fd);
-    r
+fn read_file(name: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
+    match sys::read_file(&sys::cstr(name)?, usize::MAX - 1) {
+        Ok(c) => Ok(Some(c.data)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Executes `file` with `argv` and `envp`, searching `path` (the original `$PATH`) when
 /// `file` holds no `/` (spec README "PATH search"). Returns the errno to report.
-pub fn pathexec(
-    file: &[u8],
-    argv: &sys::Argv,
-    envp: &sys::Envp,
-    path: Option<&[u8]>,
-) -> sys::Errno {
+pub fn pathexec(file: &[u8], argv: &sys::Argv, envp: &sys::Envp, path: Option<&[u8]>) -> Errno {
     if file.contains(&b'/') {
         return match sys::cstr(file) {
             Ok(f) => sys::execve(&f, argv, envp),
@@ -164,7 +141,7 @@ pub fn pathexec(
         };
     }
     let path = path.unwrap_or(b"/bin:/usr/bin");
-    let mut saved: Option<sys::Errno> = None;
+    let mut saved: Option<Errno> = None;
     for dir in path.split(|&b| b == b':') {
         let mut full = Vec::with_capacity(dir.len() + 1 + file.len());
         if !dir.is_empty() {
@@ -176,13 +153,11 @@ pub fn pathexec(
             Ok(f) => sys::execve(&f, argv, envp),
             Err(e) => e,
         };
-        match e {
-            libc::ENOENT => {}
-            libc::EACCES | libc::EPERM | libc::EISDIR => saved = Some(e),
-            other => return other,
+        if !sys::path_search_continues(e, &mut saved) {
+            break;
         }
     }
-    saved.unwrap_or(libc::ENOENT)
+    sys::path_search_result(saved)
 }
 
 #[cfg(test)]

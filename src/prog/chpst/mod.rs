@@ -19,9 +19,6 @@ pub const EXIT_USAGE: i32 = 100;
 /// Any failure while changing the process state or executing prog.
 pub const EXIT_FATAL: i32 = 111;
 
-const FATAL: &[u8] = b"chpst: fatal: ";
-const WARNING: &[u8] = b"chpst: warning: ";
-
 const OPTS_CHPST: &str = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V";
 const OPTS_SOFTLIMIT: &str = "a:c:d:f:l:m:o:p:r:s:t:";
 const OPTS_SETLOCK: &str = "nNxX";
@@ -39,6 +36,8 @@ const USAGE_SOFTLIMIT: &[u8] = b" [-a allbytes] [-c corebytes] [-d databytes] [-
 /// Entry point: picks the personality from basename(argv[0]) (spec §1).
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let base = basename(args.first().map(|a| a.as_slice()).unwrap_or(b"chpst")).to_vec();
+    // Every personality speaks as chpst (formats.md §8).
+    msg::set_prefix(&[b"chpst: "]);
     // runit quirk: a leading `d` is dropped (`dsetuidgid` acts as setuidgid; chpst linked as
     // `daemon` calls itself `aemon` in its usage line).
     let prog = base.strip_prefix(b"d").unwrap_or(&base).to_vec();
@@ -374,7 +373,7 @@ impl Plan {
         }
         for (fd, name) in [(0, &b"stdin"[..]), (1, b"stdout"), (2, b"stderr")] {
             if self.close[fd as usize] {
-                if let Err(e) = sys::close(fd) {
+                if let Err(e) = sys::close_raw(fd) {
                     fatal(&[b"unable to close ", name], Some(e));
                 }
             }
@@ -404,9 +403,11 @@ impl Plan {
         } else {
             libc::LOCK_EX | libc::LOCK_NB
         };
-        if let Err(e) = sys::flock(fd, op) {
+        if let Err(e) = sys::flock(sys::AsFd::as_fd(&fd), op) {
             fail(b"unable to lock: ", e);
         }
+        // prog inherits the locked descriptor.
+        std::mem::forget(fd);
     }
 
     /// Execs prog with the changed environment, found through the original `$PATH`.
@@ -421,7 +422,7 @@ impl Plan {
         let _ = sys::signals::default(libc::SIGPIPE);
         let e = match (sys::Argv::new(&argv), sys::Argv::new(&envp)) {
             (Ok(a), Ok(ev)) => env::pathexec(&self.prog[0], &a, &ev, path.as_deref()),
-            _ => libc::EINVAL,
+            _ => sys::Errno::INVAL,
         };
         if self.lock_quiet {
             return 0;

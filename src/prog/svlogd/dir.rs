@@ -8,8 +8,9 @@
 //! line cuts them.
 
 use super::config::{Config, Selection, Warning};
-use crate::msg::{self, errstr};
-use crate::sys::{self, Errno};
+use crate::msg;
+use crate::spawn::{spawn, OnFail};
+use crate::sys::{self, AsFd, BorrowedFd, Errno, OwnedFd, RawFd};
 use crate::tai::Tai64n;
 use std::ffi::CString;
 
@@ -27,7 +28,7 @@ const OLD_NAME_LEN: usize = 27;
 pub struct Ctx {
     pub verbose: bool,
     /// The initial working directory, returned to after every operation inside a log dir.
-    pub wd: i32,
+    pub wd: BorrowedFd<'static>,
     /// `-l`: the processed length of a line.
     pub len: u64,
 }
@@ -43,10 +44,10 @@ pub struct LogDir {
     /// The operand as given (used in every message).
     pub name: Vec<u8>,
     ctx: Ctx,
-    /// The directory, or -1 when not functional.
-    fd: i32,
-    lock: i32,
-    cur: i32,
+    /// The directory, or `None` when not functional.
+    fd: Option<OwnedFd>,
+    lock: Option<OwnedFd>,
+    cur: Option<OwnedFd>,
     pub cfg: Config,
     pub sel: Selection,
     /// Bytes in `current`, pending output included.
@@ -55,44 +56,33 @@ pub struct LogDir {
     /// Monotonic deadline (ms) of the `t` rule.
     deadline: i64,
     proc: Option<Processor>,
-    udp: i32,
+    udp: Option<OwnedFd>,
     /// runit names the directory only once it holds the lock; until then a failed open
     /// reports `close: ` with an empty name (observed with -v).
     named: bool,
 }
 
+// svlogd's messages: the queued stderr copies of lines go out first, so that stderr shows
+// them in runit's order.
 fn info(parts: &[&[u8]]) {
     super::err_flush();
-    let mut all: Vec<&[u8]> = vec![b"svlogd: info: "];
-    all.extend_from_slice(parts);
-    msg::err(&all);
+    msg::info(parts);
 }
 
 fn warn(parts: &[&[u8]]) {
     super::err_flush();
-    let mut all: Vec<&[u8]> = vec![b"svlogd: warning: "];
-    all.extend_from_slice(parts);
-    msg::err(&all);
+    msg::warn(parts);
 }
 
 fn warn_errno(parts: &[&[u8]], e: Errno) {
     super::err_flush();
-    let mut all: Vec<&[u8]> = vec![b"svlogd: warning: "];
-    all.extend_from_slice(parts);
-    msg::err_errno(&all, e);
+    msg::warn_errno(parts, e);
 }
 
 /// `svlogd: pausing: WHAT: DIR: <err>`, then runit's 3-second pause.
 fn pause(what: &[u8], dir: &[u8], e: Errno) {
     super::err_flush();
-    msg::err(&[
-        b"svlogd: pausing: ",
-        what,
-        b": ",
-        dir,
-        b": ",
-        errstr(e).as_bytes(),
-    ]);
+    msg::say(msg::Kind::Pausing, &[what, b": ", dir], Some(e));
     sys::sleep_ms(PAUSE_MS);
 }
 
@@ -109,22 +99,6 @@ fn retry<T>(what: &[u8], dir: &[u8], mut op: impl FnMut() -> sys::Res<T>) -> T {
 fn c(b: &[u8]) -> CString {
     // Names built here never hold a NUL.
     CString::new(b).unwrap_or_default()
-}
-
-/// Reads a whole file.
-fn read_file(path: &[u8]) -> sys::Res<Vec<u8>> {
-    let fd = sys::open(&sys::cstr(path)?, libc::O_RDONLY | libc::O_NDELAY, 0)?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    let r = loop {
-        match sys::read(fd, &mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) => break Err(e),
-        }
-    };
-    let _ = sys::close(fd);
-    r.map(|_| out)
 }
 
 /// A fresh `@<tai64n>.<suffix>` name that does not exist yet in the current directory.
@@ -149,9 +123,9 @@ impl LogDir {
         LogDir {
             name,
             ctx,
-            fd: -1,
-            lock: -1,
-            cur: -1,
+            fd: None,
+            lock: None,
+            cur: None,
             cfg: Config::default(),
             sel: Selection {
                 dir: true,
@@ -161,13 +135,13 @@ impl LogDir {
             buf: Vec::new(),
             deadline: 0,
             proc: None,
-            udp: -1,
+            udp: None,
             named: false,
         }
     }
 
     pub fn functional(&self) -> bool {
-        self.fd >= 0
+        self.fd.is_some()
     }
 
     fn to_wd(&self) {
@@ -177,10 +151,11 @@ impl LogDir {
                 Ok(()) => return,
                 Err(e) => {
                     super::err_flush();
-                    msg::err(&[
-                        b"svlogd: pausing: unable to change to initial working directory: ",
-                        errstr(e).as_bytes(),
-                    ]);
+                    msg::say(
+                        msg::Kind::Pausing,
+                        &[b"unable to change to initial working directory"],
+                        Some(e),
+                    );
                     sys::sleep_ms(PAUSE_MS);
                 }
             }
@@ -188,8 +163,8 @@ impl LogDir {
     }
 
     fn to_dir(&self, what: &[u8]) {
-        let fd = self.fd;
-        retry(what, &self.name, || sys::fchdir(fd));
+        let Some(fd) = self.fd.as_ref() else { return };
+        retry(what, &self.name, || sys::fchdir(fd.as_fd()));
     }
 
     /// Gives up a directory that failed to open after its fd was opened.
@@ -198,13 +173,8 @@ impl LogDir {
             let name: &[u8] = if self.named { &self.name } else { b"" };
             info(&[b"close: ", name]);
         }
-        for fd in [self.lock, self.fd] {
-            if fd >= 0 {
-                let _ = sys::close(fd);
-            }
-        }
-        self.lock = -1;
-        self.fd = -1;
+        self.lock = None;
+        self.fd = None;
         self.to_wd();
     }
 
@@ -225,8 +195,9 @@ impl LogDir {
                 return false;
             }
         };
-        self.fd = fd;
-        if let Err(e) = sys::fchdir(fd) {
+        let entered = sys::fchdir(fd.as_fd());
+        self.fd = Some(fd);
+        if let Err(e) = entered {
             self.abandon();
             warn_errno(&[b"unable to change directory: ", &self.name], e);
             return false;
@@ -236,16 +207,10 @@ impl LogDir {
             libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NDELAY,
             0o600,
         )
-        .and_then(|l| match sys::flock(l, libc::LOCK_EX | libc::LOCK_NB) {
-            Ok(()) => Ok(l),
-            Err(e) => {
-                let _ = sys::close(l);
-                Err(e)
-            }
-        });
+        .and_then(|l| sys::flock(l.as_fd(), libc::LOCK_EX | libc::LOCK_NB).map(|()| l));
         match lock {
             Ok(l) => {
-                self.lock = l;
+                self.lock = Some(l);
                 self.named = true;
             }
             Err(e) => {
@@ -254,17 +219,17 @@ impl LogDir {
                 return false;
             }
         }
-        let text: Option<Vec<u8>> = match read_file(b"config") {
+        let text: Option<Vec<u8>> = match sys::read_file(c"config", usize::MAX - 1) {
             Ok(t) => {
-                *shared = t.clone();
-                Some(t)
+                *shared = t.data.clone();
+                Some(t.data)
             }
-            Err(libc::ENOENT) => None,
+            Err(Errno::NOENT) => None,
             Err(e) => {
                 warn_errno(&[b"unable to read config: ", &self.name], e);
                 // quirk: the parser runs over the shared buffer, whose newlines the last
                 // parse turned into NULs: only its first line takes effect.
-                if e == libc::EISDIR {
+                if e == Errno::ISDIR {
                     shared.clear();
                 }
                 let first = match shared.iter().position(|&b| b == b'\n') {
@@ -299,14 +264,14 @@ impl LogDir {
                 appending = true;
                 self.size = st.size as u64;
             }
-            Err(libc::ENOENT) => {}
+            Err(Errno::NOENT) => {}
             Err(e) => {
                 self.abandon();
                 warn_errno(&[b"unable to stat current: ", &self.name], e);
                 return false;
             }
         }
-        self.cur = self.open_current(b"unable to open current");
+        self.cur = Some(self.open_current(b"unable to open current"));
         if self.ctx.verbose {
             let what: &[u8] = if appending { b"append: " } else { b"new: " };
             info(&[what, &self.name, b"/current"]);
@@ -317,7 +282,7 @@ impl LogDir {
     }
 
     /// Opens `current` for appending, mode exactly 0644 (cwd: the directory).
-    fn open_current(&self, what: &[u8]) -> i32 {
+    fn open_current(&self, what: &[u8]) -> OwnedFd {
         let fd = retry(what, &self.name, || {
             sys::open(
                 &c(b"current"),
@@ -326,7 +291,7 @@ impl LogDir {
             )
         });
         retry(b"unable to set mode of current", &self.name, || {
-            sys::fchmod(fd, 0o644)
+            sys::fchmod(fd.as_fd(), 0o644)
         });
         fd
     }
@@ -367,13 +332,14 @@ impl LogDir {
 
     /// Writes the pending output; never gives up (§11).
     pub fn flush(&mut self) {
+        let Some(cur) = self.cur.take() else { return };
         let mut off = 0;
         while off < self.buf.len() {
-            match sys::write(self.cur, &self.buf[off..]) {
-                Ok(0) => pause(b"unable to write to current", &self.name, libc::EIO),
+            match sys::write(cur.as_fd(), &self.buf[off..]) {
+                Ok(0) => pause(b"unable to write to current", &self.name, Errno::IO),
                 Ok(n) => off += n,
                 Err(e) => {
-                    if e == libc::ENOSPC
+                    if e == Errno::NOSPC
                         && self.cfg.nummin < self.cfg.num
                         && self.delete_for_space()
                     {
@@ -383,6 +349,7 @@ impl LogDir {
                 }
             }
         }
+        self.cur = Some(cur);
         self.buf.clear();
     }
 
@@ -390,13 +357,13 @@ impl LogDir {
     fn delete_for_space(&mut self) -> bool {
         self.to_dir(b"unable to change directory, want remove old logfile");
         let mut done = false;
-        match sys::read_dir_names(&c(b".")) {
+        match sys::dir_names(c".") {
             Err(e) => warn_errno(
                 &[
                     b"unable to read directory, want remove old logfile: ",
                     &self.name,
                 ],
-                e,
+                e.errno(),
             ),
             Ok(names) => {
                 let old: Vec<&Vec<u8>> = names.iter().filter(|n| is_old_name(n)).collect();
@@ -419,10 +386,10 @@ impl LogDir {
 
     /// Removes processor leftovers and the oldest file beyond `n` (§7); cwd: the directory.
     fn prune(&mut self, keep: Option<&[u8]>) {
-        let names = match sys::read_dir_names(&c(b".")) {
+        let names = match sys::dir_names(c".") {
             Ok(n) => n,
             Err(e) => {
-                warn_errno(&[b"unable to read directory: ", &self.name], e);
+                warn_errno(&[b"unable to read directory: ", &self.name], e.errno());
                 return;
             }
         };
@@ -483,14 +450,14 @@ impl LogDir {
             b's'
         };
         let name = fresh_name(suffix);
-        let cur = self.cur;
-        retry(b"unable to fsync current logfile", &self.name, || {
-            sys::fsync(cur)
-        });
-        retry(b"unable to set mode of current", &self.name, || {
-            sys::fchmod(cur, 0o744)
-        });
-        let _ = sys::close(cur);
+        if let Some(cur) = self.cur.take() {
+            retry(b"unable to fsync current logfile", &self.name, || {
+                sys::fsync(cur.as_fd())
+            });
+            retry(b"unable to set mode of current", &self.name, || {
+                sys::fchmod(cur.as_fd(), 0o744)
+            });
+        }
         if self.ctx.verbose {
             let mut b = [0u8; 20];
             info(&[
@@ -505,7 +472,7 @@ impl LogDir {
         retry(b"unable to rename current", &self.name, || {
             sys::rename(&c(b"current"), &c(&name))
         });
-        self.cur = self.open_current(b"unable to create new current");
+        self.cur = Some(self.open_current(b"unable to create new current"));
         self.size = 0;
         self.prune(Some(&name));
         if self.cfg.processor.is_some() {
@@ -527,19 +494,28 @@ impl LogDir {
             Ok(a) => a,
             Err(_) => return,
         };
-        let dir = self.name.clone();
+        let dir = &self.name;
+        let verbose = self.ctx.verbose;
         super::err_flush();
         let pid = loop {
-            match sys::fork() {
-                Ok(0) => {
+            let spawned = spawn(
+                || {
                     // runit prints this from the child, racing with the parent's output.
-                    if self.ctx.verbose {
-                        msg::err(&[b"svlogd: info: processing: ", &dir, b"/", &name]);
+                    if verbose {
+                        msg::info(&[b"processing: ", dir, b"/", &name]);
                     }
-                    processor_child(&dir, &u, &t, &state, &newstate, &sh, &argv)
-                }
+                    processor_fds(dir, &u, &t, &state, &newstate);
+                },
+                || sys::execv(&sh, &argv),
+                OnFail {
+                    kind: msg::Kind::Fatal,
+                    code: EXIT_PROCESSOR_SETUP,
+                    parts: &[b"unable to run processor: ", dir],
+                },
+            );
+            match spawned {
                 Ok(pid) => break pid,
-                Err(e) => pause(b"unable to fork for processor", &self.name, e),
+                Err(e) => pause(b"unable to fork for processor", dir, e),
             }
         };
         self.proc = Some(Processor { pid, name });
@@ -607,22 +583,17 @@ impl LogDir {
             return;
         }
         self.flush();
-        let cur = self.cur;
-        retry(b"unable to fsync current logfile", &self.name, || {
-            sys::fsync(cur)
-        });
-        retry(b"unable to set mode of current", &self.name, || {
-            sys::fchmod(cur, 0o744)
-        });
-        for fd in [self.cur, self.lock, self.fd, self.udp] {
-            if fd >= 0 {
-                let _ = sys::close(fd);
-            }
+        if let Some(cur) = self.cur.take() {
+            retry(b"unable to fsync current logfile", &self.name, || {
+                sys::fsync(cur.as_fd())
+            });
+            retry(b"unable to set mode of current", &self.name, || {
+                sys::fchmod(cur.as_fd(), 0o744)
+            });
         }
-        self.cur = -1;
-        self.lock = -1;
-        self.fd = -1;
-        self.udp = -1;
+        self.lock = None;
+        self.fd = None;
+        self.udp = None;
         if self.ctx.verbose {
             info(&[b"close: ", &self.name]);
         }
@@ -630,9 +601,9 @@ impl LogDir {
 
     /// Sends `payload` by UDP (§9); failures are noted in `current`.
     pub fn send_udp(&mut self, payload: &[u8], line: &[u8]) {
-        if self.udp < 0 {
+        if self.udp.is_none() {
             match sys::logio::udp_socket() {
-                Ok(fd) => self.udp = fd,
+                Ok(fd) => self.udp = Some(fd),
                 Err(_) => {
                     self.put(b"warning: no udp socket available: ");
                     self.put(line);
@@ -640,7 +611,12 @@ impl LogDir {
                 }
             }
         }
-        let sent = sys::logio::sendto_v4(self.udp, payload, self.cfg.udp_addr, self.cfg.udp_port);
+        let sent = match self.udp.as_ref() {
+            Some(u) => {
+                sys::logio::sendto_v4(u.as_fd(), payload, self.cfg.udp_addr, self.cfg.udp_port)
+            }
+            None => Err(Errno::BADF),
+        };
         if sent != Ok(payload.len()) {
             self.put(b"warning: failure sending through udp: ");
             self.put(payload);
@@ -648,53 +624,44 @@ impl LogDir {
     }
 }
 
-/// The processor child: fds 0, 1, 4, 5 as in svlogd.md §8, then `/bin/sh -c command`.
-/// Only async-signal-safe calls; every name was prepared before the fork.
-fn processor_child(
-    dir: &[u8],
-    u: &CString,
-    t: &CString,
-    state: &CString,
-    newstate: &CString,
-    sh: &CString,
-    argv: &sys::Argv,
-) -> ! {
-    sys::signals::reset_child_signals();
+/// The processor child's descriptors 0, 1, 4, 5 as in svlogd.md §8 (it then runs
+/// `/bin/sh -c command`). Only async-signal-safe calls; every name was prepared before the
+/// fork.
+fn processor_fds(dir: &[u8], u: &CString, t: &CString, state: &CString, newstate: &CString) {
     let fail = |what: &[u8], e: Errno| -> ! {
-        msg::err_errno(&[b"svlogd: fatal: ", what, b": ", dir], e);
-        sys::exit_now(EXIT_PROCESSOR_SETUP)
+        msg::child_exit(
+            msg::Kind::Fatal,
+            EXIT_PROCESSOR_SETUP,
+            &[what, b": ", dir],
+            Some(e),
+        )
     };
-    let place = |fd: i32, to: i32| -> sys::Res<()> {
-        if fd != to {
-            sys::dup2(fd, to)?;
-            let _ = sys::close(fd);
+    let place = |fd: OwnedFd, to: RawFd| -> sys::Res<()> {
+        if std::os::fd::AsRawFd::as_raw_fd(&fd) == to {
+            // Already where it belongs: keep it open across the exec.
+            let _ = std::os::fd::IntoRawFd::into_raw_fd(fd);
+            return Ok(());
         }
-        Ok(())
+        sys::dup2(fd.as_fd(), to)
     };
+    let create = libc::O_WRONLY | libc::O_NDELAY | libc::O_TRUNC | libc::O_CREAT;
     let fd = sys::open_inherit(u, libc::O_RDONLY, 0)
         .unwrap_or_else(|e| fail(b"unable to open input for processor", e));
     if let Err(e) = place(fd, 0) {
         fail(b"unable to move filedescriptor for processor", e);
     }
-    let fd = sys::open_inherit(
-        t,
-        libc::O_WRONLY | libc::O_NDELAY | libc::O_TRUNC | libc::O_CREAT,
-        0o644,
-    )
-    .unwrap_or_else(|e| fail(b"unable to open output for processor", e));
+    let fd = sys::open_inherit(t, create, 0o644)
+        .unwrap_or_else(|e| fail(b"unable to open output for processor", e));
     if let Err(e) = place(fd, 1) {
         fail(b"unable to move filedescriptor for processor", e);
     }
     let fd = match sys::open_inherit(state, libc::O_RDONLY | libc::O_NDELAY, 0) {
         Ok(fd) => fd,
-        Err(libc::ENOENT) => {
-            let fd = sys::open_inherit(
-                state,
-                libc::O_WRONLY | libc::O_NDELAY | libc::O_TRUNC | libc::O_CREAT,
-                0o644,
-            )
-            .unwrap_or_else(|e| fail(b"unable to create empty state for processor", e));
-            let _ = sys::close(fd);
+        Err(Errno::NOENT) => {
+            drop(
+                sys::open_inherit(state, create, 0o644)
+                    .unwrap_or_else(|e| fail(b"unable to create empty state for processor", e)),
+            );
             sys::open_inherit(state, libc::O_RDONLY | libc::O_NDELAY, 0)
                 .unwrap_or_else(|e| fail(b"unable to open state for processor", e))
         }
@@ -703,15 +670,9 @@ fn processor_child(
     if let Err(e) = place(fd, 4) {
         fail(b"unable to move filedescriptor for processor", e);
     }
-    let fd = sys::open_inherit(
-        newstate,
-        libc::O_WRONLY | libc::O_NDELAY | libc::O_TRUNC | libc::O_CREAT,
-        0o644,
-    )
-    .unwrap_or_else(|e| fail(b"unable to open newstate for processor", e));
+    let fd = sys::open_inherit(newstate, create, 0o644)
+        .unwrap_or_else(|e| fail(b"unable to open newstate for processor", e));
     if let Err(e) = place(fd, 5) {
         fail(b"unable to move filedescriptor for processor", e);
     }
-    let e = sys::execv(sh, argv);
-    fail(b"unable to run processor", e)
 }

@@ -15,7 +15,7 @@ pub mod line;
 
 use crate::getopt::{Getopt, Opt};
 use crate::msg;
-use crate::sys::{self, signals};
+use crate::sys::{self, signals, AsFd, BorrowedFd, Errno, OwnedFd};
 use crate::tai::{civil, Tai64n};
 use dir::{Ctx, LogDir};
 use line::{Replace, Sink, Splitter};
@@ -166,7 +166,7 @@ impl Sink<Tai64n> for Out<'_> {
 
 fn info(s: &[u8]) {
     err_flush();
-    msg::err(&[b"svlogd: info: ", s]);
+    msg::info(&[s]);
 }
 
 thread_local! {
@@ -194,7 +194,7 @@ pub(crate) fn err_flush() {
     ERR_COPIES.with(|b| {
         let mut b = b.borrow_mut();
         if !b.is_empty() {
-            let _ = sys::write_all(2, &b);
+            let _ = sys::write_all(sys::stderr(), &b);
             b.clear();
         }
     });
@@ -264,13 +264,13 @@ impl Svlogd {
 
     /// Reads what stdin holds; `None` at EOF (or a read error, after its warning).
     fn read(&mut self) -> Option<usize> {
-        match sys::read(0, &mut self.inbuf) {
+        match sys::read(sys::stdin(), &mut self.inbuf) {
             Ok(0) => None,
             Ok(n) => Some(n),
-            Err(libc::EAGAIN) => Some(0),
+            Err(Errno::AGAIN) => Some(0),
             Err(e) => {
                 err_flush();
-                msg::err_errno(&[b"svlogd: warning: unable to read standard input"], e);
+                msg::warn_errno(&[b"unable to read standard input"], e);
                 None
             }
         }
@@ -291,6 +291,7 @@ impl Svlogd {
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_else(|| b"svlogd".to_vec());
     let prog = crate::basename(&argv0).to_vec();
+    msg::set_prefix(&[b"svlogd: "]);
     let usage = || {
         msg::usage(&argv0, USAGE);
         EXIT_FATAL
@@ -340,26 +341,24 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     };
     let wd = match sys::open(c".", libc::O_RDONLY | libc::O_NDELAY, 0) {
         Ok(fd) => fd,
-        Err(e) => {
-            msg::err_errno(
-                &[b"svlogd: fatal: unable to open current working directory"],
-                e,
-            );
-            return EXIT_FATAL;
-        }
+        Err(e) => msg::fatal_errno(
+            EXIT_FATAL,
+            &[b"unable to open current working directory"],
+            e,
+        ),
     };
+    // The initial directory is returned to after every operation, for the whole run.
+    let wd: &'static OwnedFd = Box::leak(Box::new(wd));
+    let wd = wd.as_fd();
     let ctx = Ctx { verbose, wd, len };
     let selfpipe = match signals::selfpipe() {
         Ok(fd) => fd,
-        Err(e) => {
-            msg::err_errno(&[b"svlogd: fatal: unable to create selfpipe"], e);
-            return EXIT_FATAL;
-        }
+        Err(e) => msg::fatal_errno(EXIT_FATAL, &[b"unable to create selfpipe"], e),
     };
     for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD] {
         let _ = signals::catch(sig);
     }
-    let _ = sys::set_nonblock(0, true);
+    let _ = sys::set_nonblock(sys::stdin(), true);
     let n = operands.len();
     let mut s = Svlogd {
         dirs: operands.into_iter().map(|d| LogDir::new(d, ctx)).collect(),
@@ -376,14 +375,13 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         inbuf: vec![0u8; READ_AT_ONCE],
     };
     if !s.open_all() {
-        msg::err(&[b"svlogd: fatal: no functional log directories."]);
-        return EXIT_FATAL;
+        msg::fatal(EXIT_FATAL, &[b"no functional log directories."]);
     }
-    run(&mut s, selfpipe)
+    run(&mut s, selfpipe.as_fd())
 }
 
 /// The event loop: wait for input or a signal (or a `t` deadline), act, repeat.
-fn run(s: &mut Svlogd, selfpipe: i32) -> i32 {
+fn run(s: &mut Svlogd, selfpipe: BorrowedFd) -> i32 {
     loop {
         // The t rule is checked whenever svlogd is about to wait (svlogd.md §6).
         let now = sys::now_mono_ms();
@@ -400,24 +398,16 @@ fn run(s: &mut Svlogd, selfpipe: i32) -> i32 {
             }
         }
         let mut fds = [
-            sys::PollFd {
-                fd: 0,
-                events: sys::POLLIN,
-                revents: 0,
-            },
-            sys::PollFd {
-                fd: selfpipe,
-                events: sys::POLLIN,
-                revents: 0,
-            },
+            sys::PollFd::new(sys::stdin(), sys::POLLIN),
+            sys::PollFd::new(selfpipe, sys::POLLIN),
         ];
         let _ = sys::poll(&mut fds, timeout.min(i64::from(i32::MAX)) as i32);
-        let got = if fds[1].revents != 0 {
+        let got = if fds[1].revents() != 0 {
             signals::drain(selfpipe)
         } else {
             0
         };
-        if fds[0].revents != 0 {
+        if fds[0].revents() != 0 {
             match s.read() {
                 Some(n) => {
                     if n > 0 {
@@ -451,8 +441,8 @@ fn run(s: &mut Svlogd, selfpipe: i32) -> i32 {
             }
             // Each directory is closed and reopened in turn, as runit does.
             if !s.reopen_all() {
-                msg::err(&[b"svlogd: fatal: no functional log directories."]);
-                return EXIT_FATAL;
+                err_flush();
+                msg::fatal(EXIT_FATAL, &[b"no functional log directories."]);
             }
         }
         if signals::has(got, libc::SIGTERM) {
