@@ -60,6 +60,27 @@ impl Command {
         }
     }
 
+    /// Whether runsv rewrites `supervise/status` every time it acts on this command (sv
+    /// waits for that rewrite before it trusts the record).
+    pub fn rewrites_status(self) -> bool {
+        match self {
+            Command::Up
+            | Command::Once
+            | Command::Down
+            | Command::Exit
+            | Command::Pause
+            | Command::Cont => true,
+            Command::Term
+            | Command::Kill
+            | Command::Hup
+            | Command::Alarm
+            | Command::Interrupt
+            | Command::Quit
+            | Command::Usr1
+            | Command::Usr2 => false,
+        }
+    }
+
     /// The signal a plain signalling command sends to a running service (`k p c h a i q 1 2`).
     pub fn signal(self) -> Option<i32> {
         match self {

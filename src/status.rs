@@ -30,13 +30,14 @@ impl State {
             State::Finish => b"finish",
         }
     }
-    /// Decodes byte 19; unknown values read as down (what sv prints for them: runit indexes
-    /// a table and we choose the safe word).
-    pub fn from_byte(b: u8) -> State {
+    /// Decodes byte 19; `None` for a value runsv never writes (a hand-made or damaged
+    /// record: runit's sv prints no state word for it).
+    pub fn from_byte(b: u8) -> Option<State> {
         match b {
-            1 => State::Run,
-            2 => State::Finish,
-            _ => State::Down,
+            0 => Some(State::Down),
+            1 => Some(State::Run),
+            2 => Some(State::Finish),
+            _ => None,
         }
     }
 }
@@ -87,6 +88,11 @@ impl Status {
             term: b[TERM_AT] != 0,
             state: b[STATE_AT],
         }
+    }
+
+    /// The state byte decoded.
+    pub fn state(&self) -> Option<State> {
+        State::from_byte(self.state)
     }
 
     /// The `want` byte for a supervisor want: `u` for up, `d` for down **or exit** (§5).

@@ -137,3 +137,12 @@ pub fn send(control: &CStr, bytes: &[u8]) -> Result<(), SendError> {
         Err(e) => Err(SendError::Write(e)),
     }
 }
+
+/// Bytes written to `control` that runsv has not read yet (sv's staleness test).
+pub fn control_pending(control: &CStr) -> Result<usize, SendError> {
+    match sys::open(control, libc::O_WRONLY | libc::O_NONBLOCK, 0) {
+        Ok(fd) => sys::pending_bytes(fd.as_fd()).map_err(SendError::Open),
+        Err(Errno::NXIO) => Err(SendError::NotRunning),
+        Err(e) => Err(SendError::Open(e)),
+    }
+}

@@ -6,10 +6,11 @@
 //! (divergence (e)); a failing `./check` is re-run at growing intervals (10 ms doubling to
 //! 420 ms) so a slow probe is not hammered. Lines printed and exit codes are runit's.
 
+use crate::control::Command;
 use crate::getopt::{Getopt, Opt};
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
-use crate::status::Status;
+use crate::status::{State, Status};
 use crate::svdir::{self, ProbeError, SendError, MAIN};
 use crate::sys::{self, AsFd, Errno, OwnedFd};
 use crate::tai::Tai64n;
@@ -33,73 +34,89 @@ pub mod exit {
 
 /// How often the waiting pass re-reads the status (divergence (e): ≤ 10 ms).
 const POLL_MS: u64 = 5;
+/// How long a record that runsv has not rewritten after reading our command is still
+/// taken for stale (runsv writes it right after the read; past this it cannot).
+const STALE_GRACE_MS: i64 = 500;
 /// First and last retry interval of a failing `./check`.
 const CHECK_FIRST_MS: i64 = 10;
 const CHECK_MAX_MS: i64 = 420;
 
 /// What a command does (sv.md §3).
-struct Action {
-    /// Bytes sent to `control` (empty: `status` and `check`).
-    bytes: &'static [u8],
-    /// Wait for the effect even without -v.
-    always_wait: bool,
-    /// Force forms: on timeout print `kill:` and send `k`.
-    kill: bool,
-    status: bool,
-    check: bool,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum What {
+    /// Print the status line.
+    Status,
+    /// Wait for the wanted state (up, or down when want is down) without sending anything.
+    Check,
+    /// Send these commands to `control`, in this order.
+    Send(&'static [Command]),
 }
 
-fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
-    let a = |bytes: &'static [u8], always_wait: bool, kill: bool| Action {
-        bytes,
+/// A command word decoded (sv.md §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub what: What,
+    /// Wait for the effect even without -v.
+    pub always_wait: bool,
+    /// Force forms: on timeout print `kill:` and send `k`.
+    pub kill: bool,
+}
+
+/// Decodes a command word: the long LSB names, then runit's rule that only the first
+/// character of any other word counts. `None` is a usage error.
+pub fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
+    use Command::*;
+    let send = |c: &'static [Command], always_wait: bool, kill: bool| Action {
+        what: What::Send(c),
         always_wait,
         kill,
-        status: false,
-        check: false,
     };
     let first = *cmd.first()?;
     Some(match cmd {
         b"status" => Action {
-            status: true,
-            ..a(b"", false, false)
+            what: What::Status,
+            always_wait: false,
+            kill: false,
         },
         b"check" => Action {
-            check: true,
-            ..a(b"", true, false)
+            what: What::Check,
+            always_wait: true,
+            kill: false,
         },
-        b"try-restart" => a(b"tc", true, false),
-        b"start" => a(b"u", true, false),
-        b"stop" => a(b"d", true, false),
-        b"shutdown" => a(b"x", true, false),
-        b"restart" => a(b"tcu", true, false),
-        b"reload" => a(b"h", true, false),
-        b"force-stop" => a(b"d", true, true),
-        b"force-reload" => a(b"tc", true, true),
-        b"force-restart" => a(b"tcu", true, true),
-        b"force-shutdown" => a(b"x", true, true),
+        b"try-restart" => send(&[Term, Cont], true, false),
+        b"start" => send(&[Up], true, false),
+        b"stop" => send(&[Down], true, false),
+        b"shutdown" => send(&[Exit], true, false),
+        b"restart" => send(&[Term, Cont, Up], true, false),
+        b"reload" => send(&[Hup], true, false),
+        b"force-stop" => send(&[Down], true, true),
+        b"force-reload" => send(&[Term, Cont], true, true),
+        b"force-restart" => send(&[Term, Cont, Up], true, true),
+        b"force-shutdown" => send(&[Exit], true, true),
         _ => match first {
-            b'u' => a(b"u", false, false),
-            b'd' => a(b"d", false, false),
-            b'o' => a(b"o", false, false),
-            b'p' => a(b"p", false, false),
-            b'c' => a(b"c", false, false),
-            b'h' => a(b"h", false, false),
-            b'a' => a(b"a", false, false),
-            b'i' => a(b"i", false, false),
-            b'q' => a(b"q", false, false),
-            b'1' => a(b"1", false, false),
-            b'2' => a(b"2", false, false),
-            b'k' => a(b"k", false, false),
-            b't' => a(b"t", false, false),
-            b'x' | b'e' => a(b"x", false, false),
+            b'u' => send(&[Up], false, false),
+            b'd' => send(&[Down], false, false),
+            b'o' => send(&[Once], false, false),
+            b'p' => send(&[Pause], false, false),
+            b'c' => send(&[Cont], false, false),
+            b'h' => send(&[Hup], false, false),
+            b'a' => send(&[Alarm], false, false),
+            b'i' => send(&[Interrupt], false, false),
+            b'q' => send(&[Quit], false, false),
+            b'1' => send(&[Usr1], false, false),
+            b'2' => send(&[Usr2], false, false),
+            b'k' => send(&[Kill], false, false),
+            b't' => send(&[Term], false, false),
+            b'x' | b'e' => send(&[Exit], false, false),
             // Undocumented upstream aliases of the force forms; kept.
-            b'D' => a(b"d", true, true),
-            b'T' => a(b"tc", true, true),
-            b'X' | b'E' => a(b"x", true, true),
+            b'D' => send(&[Down], true, true),
+            b'T' => send(&[Term, Cont], true, true),
+            b'X' | b'E' => send(&[Exit], true, true),
             // In normal mode any other s-word is `status`; LSB mode rejects it.
             b's' if !lsb => Action {
-                status: true,
-                ..a(b"", false, false)
+                what: What::Status,
+                always_wait: false,
+                kill: false,
             },
             _ => return None,
         },
@@ -205,25 +222,26 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         match sv.resolve(name) {
             Resolved::Fatal => return fatal_code,
             Resolved::Failed => {}
-            Resolved::In => {
-                if act.status {
-                    sv.status(name);
-                } else if act.check {
-                    pending.push((name.clone(), None));
-                } else if let Some(before) = sv.send(name, act.bytes) {
-                    pending.push((name.clone(), before));
+            Resolved::In => match act.what {
+                What::Status => sv.status(name),
+                What::Check => pending.push((name.clone(), None)),
+                What::Send(cmds) => {
+                    if let Some(before) = sv.send(name, cmds) {
+                        pending.push((name.clone(), before));
+                    }
                 }
-            }
+            },
         }
     }
 
     // Phase 2 (§6).
-    if (verbose || act.always_wait) && !act.status && !sv.wait_pass(&pending, &act, wait) {
+    let status = act.what == What::Status;
+    if (verbose || act.always_wait) && !status && !sv.wait_pass(&pending, &act, wait) {
         return fatal_code;
     }
 
     sv.flush();
-    if lsb && act.status {
+    if lsb && status {
         if let Some(code) = sv.lsb_status {
             return code;
         }
@@ -269,8 +287,11 @@ enum Resolved {
 struct Waiting {
     name: Vec<u8>,
     /// The status version seen before sending bytes that always make runsv rewrite it
-    /// (u d o x p c): until it changes, runsv has not read them and the record is stale.
+    /// (u d o x p c): until it changes, runsv has not acted on them and the record is stale.
     before: Option<StatusId>,
+    /// When the control FIFO was first seen empty (runsv has read what we sent) while the
+    /// record was still the old one.
+    drained_at: Option<i64>,
     /// When a failing `./check` may run again, and the interval after that.
     check_at: i64,
     check_every: i64,
@@ -401,13 +422,11 @@ impl Sv {
                 return false;
             }
         };
-        let state: &[u8] = match st.state {
-            0 => b"down",
-            1 => b"run",
-            2 => b"finish",
-            _ => b"down",
-        };
-        self.put(&[state, b": ", name, b": "]);
+        // runit prints no state word for a state byte it does not know.
+        if let Some(state) = st.state() {
+            self.put(&[state.word(), b": "]);
+        }
+        self.put(&[name, b": "]);
         let mut b = [0u8; 20];
         if st.state != 0 {
             let p = crate::fmt_u64(u64::from(st.pid), &mut b).to_vec();
@@ -506,17 +525,24 @@ impl Sv {
 
     /// Phase 1 for a command that sends bytes (§5 step 3); `Some` if the name stays, with the
     /// status version to see replaced before the record is trusted.
-    fn send(&mut self, name: &[u8], bytes: &[u8]) -> Option<Option<StatusId>> {
-        let exiting = bytes.first() == Some(&b'x');
+    fn send(&mut self, name: &[u8], cmds: &[Command]) -> Option<Option<StatusId>> {
+        let first = cmds.first().copied();
+        let exiting = first == Some(Command::Exit);
         let st = self.probe_or_report(name, exiting)?;
-        let first = bytes.first().copied().unwrap_or(0);
         // Already wanted: nothing to send, except `d` to a service started with `o`.
-        if st.want == first && (first != b'd' || st.term) {
-            return Some(None);
+        if let Some(f) = first {
+            if st.want == f.byte() && (f != Command::Down || st.term) {
+                return Some(None);
+            }
         }
-        let updates = bytes.iter().any(|b| b"udoxpc".contains(b));
+        let mut buf = [0u8; 4];
+        let n = cmds.len().min(buf.len());
+        for (b, c) in buf.iter_mut().zip(cmds) {
+            *b = c.byte();
+        }
+        let updates = cmds.iter().any(|c| c.rewrites_status());
         let before = if updates { status_id() } else { None };
-        match svdir::send(MAIN.control, bytes) {
+        match svdir::send(MAIN.control, &buf[..n]) {
             Ok(()) => Some(before),
             Err(e) => {
                 match e {
@@ -562,15 +588,16 @@ impl Sv {
             .map(|(n, before)| Waiting {
                 name: n.clone(),
                 before: *before,
+                drained_at: None,
                 check_at: 0,
                 check_every: CHECK_FIRST_MS,
             })
             .collect();
-        let bytes: &[u8] = if act.check { b"C" } else { act.bytes };
         let t0 = sys::now_mono_ms();
         while !left.is_empty() {
             let now_ms = sys::now_mono_ms();
             let elapsed = (now_ms - t0) as f64 / 1000.0;
+            let last_chance = elapsed > wait;
             let mut i = 0;
             while i < left.len() {
                 let resolved = self.resolve(&left[i].name);
@@ -579,10 +606,10 @@ impl Sv {
                 }
                 let done = if resolved == Resolved::In {
                     let name = left[i].name.clone();
-                    match self.check(&name, bytes, &mut left[i], now_ms) {
+                    match self.check(&name, act.what, &mut left[i], now_ms, last_chance) {
                         Some(true) => true,
                         None => true, // dropped: its message was printed
-                        Some(false) if elapsed > wait => {
+                        Some(false) if last_chance => {
                             self.put(&[if act.kill { b"kill: " } else { b"timeout: " }]);
                             match svdir::probe(&MAIN) {
                                 Ok(st) => {
@@ -598,7 +625,7 @@ impl Sv {
                             self.out.push(b'\n');
                             self.flush();
                             if act.kill {
-                                let _ = svdir::send(MAIN.control, b"k");
+                                let _ = svdir::send(MAIN.control, &[Command::Kill.byte()]);
                             }
                             true
                         }
@@ -620,10 +647,46 @@ impl Sv {
         true
     }
 
+    /// Whether the record read now may still be the one from before our command: runsv
+    /// has not rewritten `status` since. It is trusted anyway (as runit trusts every record)
+    /// once runsv has read what we sent and [`STALE_GRACE_MS`] passed without a rewrite
+    /// (runsv cannot write: `stat.new` blocked, disk full), or at the last check before the
+    /// timeout (runsv stopped and never reads): waiting for runsv to act must not change a
+    /// line or an exit code.
+    fn stale(&self, w: &mut Waiting, id_now: Option<StatusId>, now_ms: i64, last: bool) -> bool {
+        let Some(before) = w.before else { return false };
+        if id_now != Some(before) || last {
+            w.before = None;
+            return false;
+        }
+        let drained = svdir::control_pending(MAIN.control) == Ok(0);
+        if !drained {
+            w.drained_at = None;
+            return true;
+        }
+        let since = *w.drained_at.get_or_insert(now_ms);
+        if now_ms - since >= STALE_GRACE_MS {
+            w.before = None;
+            return false;
+        }
+        true
+    }
+
     /// The check of §7 for one service (cwd = its directory): `Some(true)` done (and `ok:`
-    /// printed), `Some(false)` not yet, `None` dropped.
-    fn check(&mut self, name: &[u8], bytes: &[u8], w: &mut Waiting, now_ms: i64) -> Option<bool> {
-        let exiting = bytes.first() == Some(&b'x');
+    /// printed), `Some(false)` not yet, `None` dropped. `last`: the wait limit has passed.
+    fn check(
+        &mut self,
+        name: &[u8],
+        what: What,
+        w: &mut Waiting,
+        now_ms: i64,
+        last: bool,
+    ) -> Option<bool> {
+        let cmds: &[Command] = match what {
+            What::Send(c) => c,
+            What::Check | What::Status => &[],
+        };
+        let exiting = cmds.first() == Some(&Command::Exit);
         // The version is taken before the read, so the record read is at least that new.
         let id_now = if w.before.is_some() {
             status_id()
@@ -631,41 +694,18 @@ impl Sv {
             None
         };
         let st = self.probe_or_report(name, exiting)?;
-        if let Some(before) = w.before {
-            if id_now == Some(before) {
-                return Some(false);
-            }
-            w.before = None;
+        if self.stale(w, id_now, now_ms, last) {
+            return Some(false);
         }
-        let pid = st.pid != 0;
-        for &b in bytes {
-            let b = if b == b'C' {
-                if st.want == b'd' {
-                    b'd'
-                } else {
-                    b'u'
-                }
-            } else {
-                b
-            };
-            let ok = match b {
-                b'x' => false,
-                b'u' => pid && st.state == 1 && self.run_check(name, w, now_ms),
-                b'd' => !pid && st.state == 0,
-                b't' | b'k' => {
-                    (!pid && st.want == b'd')
-                        || (st.when.secs >= self.start.secs
-                            && pid
-                            && !st.term
-                            && self.run_check(name, w, now_ms))
-                }
-                // Not "down since before we started", and not running with want up.
-                b'o' => (pid || st.when.secs >= self.start.secs) && (!pid || st.want == b'd'),
-                b'p' => !pid || st.paused,
-                b'c' => !pid || !st.paused,
-                _ => true,
-            };
-            if !ok {
+        // `check` waits for what the record says is wanted.
+        let wanted = [if st.want == b'd' {
+            Command::Down
+        } else {
+            Command::Up
+        }];
+        let cmds: &[Command] = if what == What::Check { &wanted } else { cmds };
+        for &c in cmds {
+            if !self.reached(c, &st, name, w, now_ms) {
                 return Some(false);
             }
         }
@@ -674,6 +714,39 @@ impl Sv {
         self.out.push(b'\n');
         self.flush();
         Some(true)
+    }
+
+    /// Whether the record shows the effect of `c` (sv.md §7).
+    fn reached(
+        &mut self,
+        c: Command,
+        st: &Status,
+        name: &[u8],
+        w: &mut Waiting,
+        now_ms: i64,
+    ) -> bool {
+        let pid = st.pid != 0;
+        let since_start = st.when.secs >= self.start.secs;
+        match c {
+            // Done only when runsv is gone (the probe reports it).
+            Command::Exit => false,
+            Command::Up => pid && st.state() == Some(State::Run) && self.run_check(name, w, now_ms),
+            Command::Down => !pid && st.state() == Some(State::Down),
+            Command::Term | Command::Kill => {
+                (!pid && st.want == b'd')
+                    || (since_start && pid && !st.term && self.run_check(name, w, now_ms))
+            }
+            // Not "down since before we started", and not running with want up.
+            Command::Once => (pid || since_start) && (!pid || st.want == b'd'),
+            Command::Pause => !pid || st.paused,
+            Command::Cont => !pid || !st.paused,
+            Command::Hup
+            | Command::Alarm
+            | Command::Interrupt
+            | Command::Quit
+            | Command::Usr1
+            | Command::Usr2 => true,
+        }
     }
 
     /// Runs `./check` (§8), honouring the retry interval of a failing check.

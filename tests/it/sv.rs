@@ -462,5 +462,100 @@ fn multicall_binary_runs_sv_by_name() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// A service directory whose `supervise/ok` and `control` are held open by a stand-in
+/// (a `sleep` with both FIFOs on its descriptors), with a hand-made status record: what a
+/// client sees of any supervisor, ours or not.
+fn fake_supervised(root: &Path, pid: u32, want: u8, state: u8) -> (PathBuf, Proc) {
+    let d = root.join("f");
+    std::fs::create_dir_all(d.join("supervise")).unwrap();
+    for f in ["ok", "control"] {
+        let p = d.join("supervise").join(f);
+        assert!(Command::new("mkfifo").arg(&p).status().unwrap().success());
+    }
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        "exec 3<>supervise/ok 4<>supervise/control; touch held; exec sleep 100",
+    ])
+    .current_dir(&d);
+    let p = spawn(c);
+    must(5.0, "FIFOs held", || d.join("held").exists());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut rec = ((1u64 << 62) + 10 + now - 5).to_be_bytes().to_vec();
+    rec.extend_from_slice(&0u32.to_be_bytes());
+    rec.extend_from_slice(&pid.to_le_bytes());
+    rec.extend_from_slice(&[0, want, 0, state]);
+    std::fs::write(d.join("supervise/status"), rec).unwrap();
+    (d, p)
+}
+
+/// A state byte runsv never writes (a damaged or hand-made record): runit's sv prints the
+/// line without a state word (issue 9: ours printed `down: `). Golden: Debian's sv.
+#[test]
+fn unknown_state_byte_prints_no_state_word() {
+    for (pid, want, state) in [(1234, b'u', 3u8), (0, b'd', 7), (99, b'x', 255)] {
+        let t = tmp();
+        let (d, _p) = fake_supervised(t.path(), pid, want, state);
+        let run = |sv: &Path| {
+            let mut c = Command::new(sv);
+            c.args(["status", "./f"]).current_dir(t.path());
+            let o = run_cmd(c, 10.0);
+            (normalise(&stdout(&o)), o.status.code())
+        };
+        let ours_out = run(&bin("sv"));
+        assert_eq!(ours_out, run(&ref_bin("sv")), "state byte {state}");
+        assert!(ours_out.0.starts_with("./f: "), "{ours_out:?}");
+        assert!(d.exists());
+    }
+}
+
+/// `sv -w 2 up` on a running service whose want is down, when runsv cannot rewrite
+/// `status`: runit trusts the record it reads and prints `ok: run: …, want down` with exit 0
+/// (the wait condition holds). Waiting for runsv to act must not change that line or code.
+/// Golden: Debian's sv in the same situation. Two ways runsv fails to rewrite: a directory
+/// at `supervise/stat.new` (runsv reads the byte, its update stops there), and runsv
+/// stopped with SIGSTOP (the byte is never read).
+#[test]
+fn wait_does_not_outlast_a_runsv_that_cannot_rewrite_status() {
+    for how in ["stat.new blocked", "runsv stopped"] {
+        let mut results = Vec::new();
+        for sv in [ref_bin("sv"), bin("sv")] {
+            let t = tmp();
+            let svc = service(t.path(), "s", "exec sleep 1000");
+            let p = start_runsv(&bin("runsv"), &svc);
+            let pid = wait_up(&svc);
+            // Running, want down: `o` on a running service sets want down only.
+            control(&svc, "o");
+            must(5.0, "want down", || status(&svc).map(|s| s.2) == Some(b'd'));
+            if how == "stat.new blocked" {
+                std::fs::create_dir(svc.join("supervise/stat.new")).unwrap();
+            } else {
+                p.signal(libc::SIGSTOP);
+            }
+            let mut c = Command::new(&sv);
+            c.args(["-w", "2", "up", "./s"]).current_dir(t.path());
+            let o = run_cmd(c, 20.0);
+            if how == "runsv stopped" {
+                p.signal(libc::SIGCONT);
+            }
+            assert_eq!(status(&svc).map(|s| s.0), Some(pid), "{how}: same instance");
+            results.push((normalise(&stdout(&o)), o.status.code()));
+            unsafe_kill(pid as i32, libc::SIGKILL);
+        }
+        assert!(
+            results[0].0.starts_with("ok: run: ./s: (pid PID) "),
+            "{how}: {results:?}"
+        );
+        assert!(
+            results[0].0.ends_with(", want down\n"),
+            "{how}: {results:?}"
+        );
+        assert_eq!(results[0], results[1], "{how}: Debian's sv, then ours");
+    }
+}
+
 #[allow(dead_code)]
 fn _unused(_: PathBuf) {}
