@@ -681,6 +681,7 @@ impl Runsvdir {
             s.gone = true;
         }
         let mut excess = false;
+        let mut tracked_new = false;
         for name in names {
             if name.first() == Some(&b'.') {
                 continue;
@@ -712,6 +713,7 @@ impl Runsvdir {
                     gone: false,
                 };
                 self.svcs.insert(key, svc);
+                tracked_new = true;
             }
             self.start_if_due(key, now);
         }
@@ -732,6 +734,11 @@ impl Runsvdir {
         if excess && !gone.is_empty() {
             // Freed slots go to waiting entries at once (runit: at the next scan).
             self.scan_at = min_opt(self.scan_at, now);
+        } else if excess && tracked_new {
+            // runit sets its check flag when it tracks a new service and so scans again a
+            // second later; that second scan is where entries beyond the table are warned
+            // about once more (twice at start-up, spec §3). Nothing else depends on it.
+            self.scan_at = min_opt(self.scan_at, now + FAST_POLL_MS);
         }
     }
 

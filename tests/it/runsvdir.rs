@@ -707,6 +707,32 @@ fn thousand_services_and_the_limit() {
     });
 }
 
+/// Entries beyond the 1000-service table are warned about at every scan (spec §3): twice
+/// at start-up (runit's first scan tracks services and so sets its check flag, which makes
+/// a second scan), then not again while nothing changes. Golden: Debian's runsvdir with the
+/// same 1003 directories (issue 9: ours warned once).
+#[test]
+fn excess_entries_are_warned_at_every_scan_like_runit() {
+    let mut counts = Vec::new();
+    for prog in [ref_bin("runsvdir"), bin("runsvdir")] {
+        let t = tmp();
+        let r = t.path();
+        let s = scan_dir(r);
+        for i in 0..1003 {
+            std::fs::create_dir(s.join(format!("s{i:04}"))).unwrap();
+        }
+        let svd = start_with(&prog, r, &["service"], &standin(r));
+        must(60.0, "1000 runsv", || svd.runsvs(r).len() == 1000);
+        let warnings = || log_of(r).matches("too many services.").count();
+        must(10.0, "the second scan's warnings", || warnings() >= 6);
+        // Quiet: runit scans again only after a change (5 s poll with nothing changed);
+        // ours only on events. Nothing may come within a further 6 s.
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        counts.push(warnings());
+    }
+    assert_eq!(counts, vec![6, 6], "Debian's runsvdir, then ours");
+}
+
 /// 100 entries added and removed in one burst converge to exactly the right set of runsv.
 #[test]
 fn burst_converges() {
