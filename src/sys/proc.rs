@@ -41,6 +41,11 @@ pub fn geteuid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+pub fn getegid() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getegid() }
+}
+
 /// Which side of a [`fork`] we are on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Forked {

@@ -8,6 +8,7 @@ mod demo;
 mod runit;
 mod runsv;
 mod runsv_matrix;
+mod runsv_trust;
 mod runsvdir;
 mod sv;
 mod svlogd;

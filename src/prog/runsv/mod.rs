@@ -8,6 +8,8 @@
 //! After start-up nothing here allocates: paths are `&'static CStr`, messages and status
 //! records are built in stack buffers, child argv arrays live on the stack.
 
+mod secure;
+
 use crate::control::Command;
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
@@ -203,9 +205,11 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
     }
 
     make_supervise_dir(&MAIN, b"", b"unable to readlink ./supervise");
+    secure::secure(&MAIN, b"supervise");
     lock(&MAIN, libc::LOCK_EX | libc::LOCK_NB, b"supervise/lock");
     if log.is_some() {
         make_supervise_dir(&LOGSVC, b"log/", b"unable to readlink ./log/supervise");
+        secure::secure(&LOGSVC, b"log/supervise");
         // runit: the log lock is taken blocking (quirk, §3 step 8).
         lock(&LOGSVC, libc::LOCK_EX, b"log/supervise/lock");
     }
@@ -270,7 +274,7 @@ fn make_supervise_dir(f: &SuperviseFiles, base: &[u8], rl_err: &[u8]) {
 fn lock(f: &SuperviseFiles, op: i32, name: &[u8]) {
     let fd = sys::open(
         f.lock,
-        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK,
+        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOFOLLOW,
         0o600,
     )
     .unwrap_or_else(|e| fatal(&[b"unable to open ", name], Some(e)));
@@ -932,9 +936,10 @@ fn replace(pfx: &[u8], name: &[u8], new: &CStr, path: &CStr, data: &[u8]) -> Res
 
 /// Writes a whole small file (`O_WRONLY|O_CREAT|O_TRUNC|O_NONBLOCK`, 0644).
 fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
+    // Never through a symlink (secure.rs): only the name itself is written.
     let fd = sys::open(
         path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK | libc::O_NOFOLLOW,
         0o644,
     )?;
     sys::write_all(fd.as_fd(), data)
