@@ -50,14 +50,21 @@ fn planted_control_fifo_and_links_are_removed_not_used() {
     let _p = start_runsv(&bin("runsv"), &svc);
     let pid = wait_up(&svc);
     assert!(pid > 0);
-    assert_eq!(read(&victim), "precious\n", "nothing written through a planted link");
+    assert_eq!(
+        read(&victim),
+        "precious\n",
+        "nothing written through a planted link"
+    );
     let m = std::fs::metadata(&sup).unwrap();
     assert_eq!((m.uid(), m.mode() & 0o7777), (0, 0o755));
     let c = std::fs::symlink_metadata(sup.join("control")).unwrap();
     assert_eq!((c.uid(), c.mode() & 0o777), (0, 0o600), "control recreated");
     for f in ["status", "stat", "pid"] {
         let m = std::fs::symlink_metadata(sup.join(f)).unwrap();
-        assert!(m.file_type().is_file() && m.nlink() == 1, "{f} is a file of its own");
+        assert!(
+            m.file_type().is_file() && m.nlink() == 1,
+            "{f} is a file of its own"
+        );
     }
     let err = runsv_stderr(&svc);
     let d = svc.display();
@@ -68,7 +75,10 @@ fn planted_control_fifo_and_links_are_removed_not_used() {
         format!("runsv {d}: warning: supervise/pid.new: not ours, removed"),
         format!("runsv {d}: warning: supervise/stat.new: not ours, removed"),
     ] {
-        assert!(err.lines().any(|l| l == line), "missing {line:?} in {err:?}");
+        assert!(
+            err.lines().any(|l| l == line),
+            "missing {line:?} in {err:?}"
+        );
     }
     // And it obeys the new FIFO.
     control(&svc, "d");
@@ -97,7 +107,11 @@ fn faq_delegation_to_a_user_keeps_working() {
     }
     let _p = start_runsv(&bin("runsv"), &svc);
     wait_up(&svc);
-    assert_eq!(runsv_stderr(&svc), "", "a trusted supervise/ gets no warning");
+    assert_eq!(
+        runsv_stderr(&svc),
+        "",
+        "a trusted supervise/ gets no warning"
+    );
     for f in ["ok", "control"] {
         assert_eq!(std::fs::metadata(sup.join(f)).unwrap().uid(), NOBODY, "{f}");
     }
