@@ -342,6 +342,62 @@ fn u_numeric_forms() {
     assert_eq!(first_num(field(&stdout(&o), "Gid:")), 0);
 }
 
+/// Divergence (docs/divergences.md): a numeric id that does not fit in 32 bits, or is the
+/// invalid id 2^32-1, is refused before prog runs. runit wraps it (`-u :4294967296:0` ran
+/// prog as root, observed with Debian's chpst).
+#[test]
+fn u_ids_that_do_not_fit_are_refused() {
+    let t = tmp();
+    let marker = t.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let specs = [
+        ":4294967296:0",
+        ":4294967295:1",
+        ":99999999999999999999:1",
+        ":18446744073709551616:1",
+        ":-1:1",
+        ":1:4294967296",
+        ":1:4294967295",
+        ":1:2:99999999999999999999",
+        ":1:2:18446744073709551616",
+        ":1:-1",
+    ];
+    for spec in specs {
+        for opt in ["-u", "-U"] {
+            let o = chpst(&[opt, spec, "sh", "-c", &touch]);
+            let what = format!("{opt} {spec}");
+            assert_eq!(o.status.code(), Some(111), "{what}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o),
+                format!("chpst: fatal: invalid uid/gids: {}\n", &spec[1..]),
+                "{what}"
+            );
+            assert_eq!(stdout(&o), "", "{what}");
+            assert!(!marker.exists(), "{what} ran prog");
+        }
+    }
+    // The largest valid ids run, observed in the child.
+    let o = chpst(&[
+        "-u",
+        ":4294967294:4294967294:4294967293",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    let max = "4294967294\t4294967294\t4294967294\t4294967294";
+    assert_eq!(field(&s, "Uid:"), max);
+    assert_eq!(field(&s, "Gid:"), max);
+    assert_eq!(field(&s, "Groups:"), "4294967293 4294967294");
+    let mut c = ours("chpst");
+    c.args(["-U", ":4294967294:4294967293", "sh", "-c", "echo $UID/$GID"]);
+    let o = run_cmd(c, SECS);
+    assert_eq!(stdout(&o), "4294967294/4294967293\n", "{}", stderr(&o));
+    // ... exactly as Debian's chpst runs them.
+    let l = Links::new();
+    l.diff("chpst", &["-u", ":4294967294:4294967294", "id"], |_| {});
+}
+
 /// The same specifications through Debian's chpst give the same `id` output and messages.
 #[test]
 fn u_and_big_u_match_reference() {
@@ -1284,8 +1340,8 @@ fn install_links_and_multicall() {
 fn odd_inputs_match_reference() {
     let l = Links::new();
     let cases: &[(&str, &[&str])] = &[
-        ("chpst", &["-u", ":4294967296:1", "id"]),
-        ("chpst", &["-u", ":4294967295:1", "id"]),
+        // Ids above 4294967294 diverge on purpose: `u_ids_that_do_not_fit_are_refused`.
+        ("chpst", &["-u", ":4294967294:1", "id"]),
         ("chpst", &["-n", "99999999999", "nice"]),
         ("chpst", &["-n", "-99999999999", "nice"]),
         (
