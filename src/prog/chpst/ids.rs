@@ -164,7 +164,7 @@ mod tests {
         ] {
             assert_eq!(
                 parse(spec.as_bytes()),
-                Spec::Invalid(spec[1..].as_bytes().to_vec()),
+                Spec::Invalid(spec.as_bytes()[1..].to_vec()),
                 "{spec}"
             );
         }
