@@ -1069,6 +1069,122 @@ fn envdir_subdirectory() {
     );
 }
 
+/// Limits the address space of the command's process (RLIMIT_AS), soft and hard.
+pub fn unsafe_limit_as(c: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; the closure runs between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let rl = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &rl) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// 64 MiB of address space: room for chpst, none for a 100 MB entry.
+const TIGHT_AS: u64 = 64 << 20;
+
+/// First lines around and beyond the longest environment string (32 pages): the same
+/// environment, or the same `argument list too long`, as Debian's chpst. Ours reads at
+/// most 32 pages of a line (issue 9), runit all of it; trailing blanks past that still trim.
+#[test]
+fn envdir_long_first_lines_match_reference() {
+    let l = Links::new();
+    let page = 4096; // the machines we test on; the bound follows the real page size
+    let max = 32 * page; // MAX_ARG_STRLEN, with `V=` and the NUL
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("fits", vec![b'x'; max - 3]),
+        ("one over", vec![b'x'; max - 2]),
+        ("no newline", vec![b'x'; 200_000]),
+        (
+            "long, then newline",
+            [vec![b'y'; 200_000], b"\nshort\n".to_vec()].concat(),
+        ),
+        (
+            "blanks to newline",
+            [b"x".to_vec(), vec![b' '; 300_000], b"\n".to_vec()].concat(),
+        ),
+        (
+            "blanks to the end",
+            [b"x".to_vec(), vec![b'\t'; 300_000]].concat(),
+        ),
+        (
+            "blanks then more",
+            [b"x".to_vec(), vec![b' '; 300_000], b"y".to_vec()].concat(),
+        ),
+        ("NULs", vec![0; 300_000]),
+    ];
+    for (what, content) in cases {
+        let d = l.path().join("e");
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("V"), &content).unwrap();
+        let o = l.diff("chpst", &["-e", "e", "sh", "-c", "echo ${#V}"], |c| {
+            c.current_dir(l.path());
+        });
+        assert!(!stderr(&o).contains("memory"), "{what}: {}", stderr(&o));
+        let o2 = l.diff("envdir", &["e", "sh", "-c", "echo ${#V}"], |c| {
+            c.current_dir(l.path());
+        });
+        assert_eq!(stdout(&o), stdout(&o2), "{what}");
+    }
+}
+
+/// An endless entry (`/dev/zero`) or a 100 MB one under a 64 MiB address-space limit ends in
+/// runit's message format with bounded memory, never Rust's allocation failure. A line past
+/// 32 pages cannot be exec'd: `argument list too long`, exit 111 (docs/chpst.md: runit reads
+/// until memory runs out and says `unable to read DIR/NAME: out of memory`). A short first
+/// line of a huge file is all that is read.
+#[test]
+fn envdir_endless_or_huge_entry_is_bounded() {
+    let t = tmp();
+    let huge = 100_000_000;
+    let zero = t.path().join("zero");
+    std::fs::create_dir(&zero).unwrap();
+    symlink("/dev/zero", zero.join("Z")).unwrap();
+    let sparse = t.path().join("sparse");
+    std::fs::create_dir(&sparse).unwrap();
+    std::fs::File::create(sparse.join("F"))
+        .unwrap()
+        .set_len(huge)
+        .unwrap();
+    let short = t.path().join("short");
+    std::fs::create_dir(&short).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(short.join("F")).unwrap();
+        f.write_all(b"hello  \n").unwrap();
+        f.set_len(huge).unwrap();
+    }
+    let too_long = "chpst: fatal: unable to run: sh: argument list too long\n";
+    let l = Links::new();
+    for (dir, want_out, want_err, want_code) in [
+        (&zero, "", too_long, 111),
+        (&sparse, "", too_long, 111),
+        (&short, "[hello]\n", "", 0),
+    ] {
+        for personality in ["chpst", "envdir"] {
+            let mut c = l.ours(personality, &[]);
+            if personality == "chpst" {
+                c.arg("-e");
+            }
+            c.arg(dir).args(["sh", "-c", "echo \"[$Z$F]\""]);
+            unsafe_limit_as(&mut c, TIGHT_AS);
+            let o = run_cmd(c, SECS);
+            let what = format!("{personality} {}", dir.display());
+            assert_eq!(stderr(&o), want_err, "{what}");
+            assert_eq!(stdout(&o), want_out, "{what}");
+            assert_eq!(o.status.code(), Some(want_code), "{what}");
+        }
+    }
+}
+
 /// Missing, unreadable and unsearchable directories, unreadable files (as nobody).
 #[test]
 fn envdir_unreadable() {
