@@ -156,6 +156,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     }
     let dir = args[1].clone();
     msg::set_prefix(&[b"runsv ", &dir, b": "]);
+    sys::alloc::set_oom_exit(exit::FATAL);
     let audit = std::env::var_os("RUNSV_ALLOC_AUDIT").is_some();
     startup(&dir, audit).run()
 }
@@ -319,7 +320,7 @@ impl Runsv {
 
     /// The main loop (§8).
     fn run(&mut self) -> i32 {
-        let base_allocs = sys::alloc_audit::count();
+        let base_allocs = sys::alloc::count();
         loop {
             let now = sys::now_mono_ms();
             // 1. The log service first, so it gets the lower pid.
@@ -386,7 +387,7 @@ impl Runsv {
                 if log_pid == 0 {
                     if self.audit {
                         let mut b = [0u8; 20];
-                        let n = sys::alloc_audit::count().saturating_sub(base_allocs);
+                        let n = sys::alloc::count().saturating_sub(base_allocs);
                         msg::note(&[b"alloc-audit: ", crate::fmt_u64(n, &mut b)]);
                     }
                     return exit::DONE;

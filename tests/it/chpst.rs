@@ -1069,27 +1069,6 @@ fn envdir_subdirectory() {
     );
 }
 
-/// Limits the address space of the command's process (RLIMIT_AS), soft and hard.
-pub fn unsafe_limit_as(c: &mut Command, bytes: u64) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: setrlimit is async-signal-safe; the closure runs between fork and exec.
-    unsafe {
-        c.pre_exec(move || {
-            let rl = libc::rlimit {
-                rlim_cur: bytes,
-                rlim_max: bytes,
-            };
-            if libc::setrlimit(libc::RLIMIT_AS, &rl) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-/// 64 MiB of address space: room for chpst, none for a 100 MB entry.
-const TIGHT_AS: u64 = 64 << 20;
-
 /// First lines around and beyond the longest environment string (32 pages): the same
 /// environment, or the same `argument list too long`, as Debian's chpst. Ours reads at
 /// most 32 pages of a line (issue 9), runit all of it; trailing blanks past that still trim.
@@ -1183,6 +1162,77 @@ fn envdir_endless_or_huge_entry_is_bounded() {
             assert_eq!(o.status.code(), Some(want_code), "{what}");
         }
     }
+}
+
+/// Memory running out in chpst (a real allocation failure: 600 entries of 131000 bytes
+/// each under a 64 MiB address space) ends in runit's `chpst: fatal: out of memory.` and
+/// exit 111, exactly as Debian's chpst; never Rust's `memory allocation of N bytes failed`
+/// and SIGABRT (issue 9). Also through the multicall binary.
+#[test]
+fn out_of_memory_is_runits_fatal_line() {
+    let l = Links::new();
+    let value = vec![b'v'; 131_000];
+    std::fs::write(l.path().join("big"), &value).unwrap();
+    let e = l.path().join("e");
+    std::fs::create_dir(&e).unwrap();
+    for i in 0..600 {
+        symlink("../big", e.join(format!("V{i}"))).unwrap();
+    }
+    let limit = |c: &mut Command| {
+        c.current_dir(l.path());
+        unsafe_limit_as(c, TIGHT_AS);
+    };
+    let o = l.diff("chpst", &["-e", "e", "true"], limit);
+    assert_eq!(stderr(&o), "chpst: fatal: out of memory.\n");
+    assert_eq!(o.status.code(), Some(111));
+    let o = l.diff("envdir", &["e", "true"], limit);
+    assert_eq!(stderr(&o), "chpst: fatal: out of memory.\n");
+    for name in ["chpst", "envdir"] {
+        let args: &[&str] = if name == "chpst" {
+            &["-e", "e", "true"]
+        } else {
+            &["e", "true"]
+        };
+        let mut c = l.multi(name, args);
+        limit(&mut c);
+        let o = run_cmd(c, SECS);
+        assert_eq!(
+            stderr(&o),
+            "chpst: fatal: out of memory.\n",
+            "multicall {name}"
+        );
+        assert_eq!(o.status.code(), Some(111), "multicall {name}");
+    }
+}
+
+/// As PID 1 (here of a new PID namespace) a program must not die when memory runs out
+/// (house rule 12: its death would take the system down): it warns and retries every
+/// second, for as long as it takes. chpst stands in for every program: the rule lives in
+/// the one allocator of all binaries.
+#[test]
+fn as_pid1_out_of_memory_pauses_and_retries() {
+    let l = Links::new();
+    let value = vec![b'v'; 131_000];
+    std::fs::write(l.path().join("big"), &value).unwrap();
+    let e = l.path().join("e");
+    std::fs::create_dir(&e).unwrap();
+    for i in 0..600 {
+        symlink("../big", e.join(format!("V{i}"))).unwrap();
+    }
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--kill-child"])
+        .arg(bin("chpst"))
+        .args(["-e", "e", "true"])
+        .current_dir(l.path());
+    unsafe_limit_as(&mut c, TIGHT_AS);
+    let mut p = spawn_logged(c, l.path(), "pid1");
+    let err = l.path().join("pid1.err");
+    let line = "chpst: warning: out of memory, pausing.\n";
+    must(SECS, "two out-of-memory warnings from PID 1", || {
+        read(&err).matches(line).count() >= 2
+    });
+    assert!(p.alive(), "PID 1 died: {}", read(&err));
+    assert_eq!(read(&err).replace(line, ""), "", "only the warning");
 }
 
 /// Missing, unreadable and unsearchable directories, unreadable files (as nobody).
