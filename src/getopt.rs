@@ -1,7 +1,11 @@
 //! Classic djb/POSIX getopt with runit's exact error lines (spec README "Option parsing").
 //!
-//! Options precede operands; parsing stops at the first operand; `--` is consumed; a lone
-//! `-` is an operand; flags bundle (`-vt`); arguments attach (`-w5`) or follow (`-w 5`).
+//! Options precede operands; parsing stops at the first operand; an argument that starts
+//! with `--` (`--`, but also `--x`, `---`, `--help`) ends the options and is consumed (runit's
+//! getopt looks only at the second character, observed with Debian's chpst, sv, svlogd and
+//! utmpset); a lone `-` is an operand; inside a bundle `-` is an ordinary, illegal, option
+//! character (`-v--` → `illegal option -- -`); flags bundle (`-vt`); arguments attach
+//! (`-w5`, `-w--`) or follow (`-w 5`, `-w --x`).
 //! Errors print `BASENAME: illegal option -- X` or `BASENAME: option requires an argument
 //! -- X` on stderr; the caller then prints its usage.
 
@@ -52,7 +56,8 @@ impl<'a> Iterator for Getopt<'a> {
             if a.len() < 2 || a[0] != b'-' {
                 return None;
             }
-            if a.as_slice() == b"--" {
+            // runit: any `--…` ends the options, not only `--` itself.
+            if a.starts_with(b"--") {
                 self.ind += 1;
                 return None;
             }
@@ -128,6 +133,41 @@ mod tests {
         let mut g = Getopt::new(&a, "v", b"x");
         assert_eq!(g.next(), None);
         assert_eq!(g.ind, 1);
+    }
+    #[test]
+    fn any_double_dash_argument_ends_options() {
+        // Observed with Debian's chpst, sv, svlogd and utmpset: `--x`, `---` and `--help`
+        // are consumed like `--`; what follows is an operand even if it looks like an option.
+        for dd in ["--", "--x", "---", "--help", "--v"] {
+            let a = v(&["x", "-v", dd, "-v", "op"]);
+            let mut g = Getopt::new(&a, "v", b"x");
+            assert_eq!(g.next(), Some(Opt::Flag(b'v', None)), "{dd}");
+            assert_eq!(g.next(), None, "{dd}");
+            assert_eq!(g.rest(), &a[3..], "{dd}");
+        }
+    }
+    #[test]
+    fn dash_inside_a_bundle_is_an_illegal_option() {
+        // `-v--`, `-v-`, `-v-x`: `-` is looked up as an option letter (observed).
+        for bundle in ["-v--", "-v-", "-v-x"] {
+            let a = v(&["x", bundle, "op"]);
+            let mut g = Getopt::new(&a, "v", b"x");
+            assert_eq!(g.next(), Some(Opt::Flag(b'v', None)), "{bundle}");
+            assert_eq!(g.next(), Some(Opt::Error), "{bundle}");
+        }
+        // `:` is never an option letter, even though the spec string holds it (observed).
+        let a = v(&["x", "-:", "op"]);
+        assert_eq!(Getopt::new(&a, "w:", b"x").next(), Some(Opt::Error));
+    }
+    #[test]
+    fn arguments_may_look_like_double_dash() {
+        // `-w--` and `-w --x` give `-w` the argument `--` / `--x` (observed with sv, svlogd).
+        let a = v(&["x", "-w--", "-w", "--x", "op"]);
+        let mut g = Getopt::new(&a, "w:", b"x");
+        assert_eq!(g.next(), Some(Opt::Flag(b'w', Some(&b"--"[..]))));
+        assert_eq!(g.next(), Some(Opt::Flag(b'w', Some(&b"--x"[..]))));
+        assert_eq!(g.next(), None);
+        assert_eq!(g.rest(), &a[4..]);
     }
     #[test]
     fn errors() {

@@ -6,6 +6,10 @@
 //! ignored, as Rust's start-up code gives its standalone binary.
 #![no_main]
 
+/// runit's `out of memory.` instead of Rust's abort (`sys::alloc`).
+#[global_allocator]
+static ALLOC: runit_rs::sys::alloc::Alloc = runit_rs::sys::alloc::Alloc;
+
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     use std::os::unix::ffi::OsStrExt;

@@ -94,6 +94,8 @@ struct Init {
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let _ = args; // runit ignores its arguments
     msg::set_prefix(&[b"- runit: "]);
+    // Exits only when not PID 1; as PID 1 the allocator pauses and retries (house rule 12).
+    sys::alloc::set_oom_exit(EXIT_NOT_PID1);
     if sys::getpid() != 1 {
         msg::say(Kind::Fatal, &[b"must be run as process no 1."], None);
         return EXIT_NOT_PID1;

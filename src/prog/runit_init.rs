@@ -25,6 +25,7 @@ const RUNIT: &CStr = c"/sbin/runit";
 /// Entry point.
 pub fn main(args: Vec<Vec<u8>>) -> i32 {
     msg::set_prefix(&[b"init: "]);
+    sys::alloc::set_oom_exit(EXIT_FATAL); // as PID 1 the allocator retries instead
     if sys::getpid() == 1 {
         crate::sys::init::fill_std_fds();
         let e = match sys::Argv::new(&[b"runit"]) {

@@ -26,6 +26,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return EXIT_USAGE;
     };
     msg::set_prefix(&[&argv0, b": "]);
+    crate::sys::alloc::set_oom_exit(EXIT_FATAL);
     let fatal = |parts: &[&[u8]]| {
         msg::say(msg::Kind::Fatal, parts, None);
         EXIT_FATAL

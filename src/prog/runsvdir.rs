@@ -195,6 +195,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return EXIT_USAGE;
     };
     msg::set_prefix(&[b"runsvdir ", &dir, b": "]);
+    sys::alloc::set_oom_exit(EXIT_FATAL);
     let cwd_fd = match sys::open(c".", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
         Ok(fd) => fd,
         Err(e) => msg::fatal_errno(EXIT_FATAL, &[b"unable to open current directory"], e),

@@ -142,6 +142,9 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let prog = crate::basename(&argv0).to_vec();
     let lsb = prog != b"sv";
     let usage_code = if lsb { exit::LSB_USAGE } else { exit::USAGE };
+    let fatal_code = if lsb { exit::LSB_FATAL } else { exit::USAGE };
+    // sv has no message prefix: out of memory is `fatal: out of memory.`.
+    sys::alloc::set_oom_exit(fatal_code);
     let usage = || {
         if lsb {
             msg::usage(&prog, b" [-w sec] command");
@@ -198,7 +201,6 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         }
         None => default_svdir(),
     };
-    let fatal_code = if lsb { exit::LSB_FATAL } else { exit::USAGE };
     let start = Tai64n::now();
     let cwd = match sys::open(c".", libc::O_RDONLY | libc::O_NDELAY, 0) {
         Ok(fd) => fd,

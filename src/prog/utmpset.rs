@@ -39,6 +39,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let argv0: &[u8] = args.first().map(|a| a.as_slice()).unwrap_or(b"utmpset");
     let base = crate::basename(argv0);
     msg::set_prefix(&[b"utmpset: "]);
+    crate::sys::alloc::set_oom_exit(EXIT_FAIL);
     let usage = || {
         msg::usage(argv0, b" [-w] line");
         EXIT_USAGE

@@ -9,7 +9,8 @@
 //! By topic: [`fs`] files, descriptors and directories; [`proc`] processes, exec, limits;
 //! [`time`] clocks and poll; [`signals`] the self-pipe; [`dirwatch`] inotify; [`proctitle`]
 //! the process's argv memory; [`init`] what only PID 1 needs; [`user`] credentials;
-//! [`logio`] svlogd's sockets; [`alloc_audit`] the counting allocator.
+//! [`logio`] svlogd's sockets; [`alloc`] the global allocator of every binary (runit's
+//! `out of memory.`, the allocation count).
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +18,7 @@
     clippy::indexing_slicing
 )]
 
-pub mod alloc_audit;
+pub mod alloc;
 pub mod dirwatch;
 pub mod errno;
 pub mod fs;

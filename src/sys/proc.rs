@@ -245,6 +245,18 @@ pub fn setrlimit(res: i32, cur: u64, max: u64) -> Res<()> {
     check(unsafe { libc::setrlimit(res as _, &rl) }).map(|_| ())
 }
 
+/// The longest single argument or environment string `execve` accepts, its NUL included:
+/// the kernel's `MAX_ARG_STRLEN`, 32 pages (131072 bytes with 4 KiB pages). A longer string
+/// makes the exec fail with E2BIG.
+pub fn max_arg_strlen() -> usize {
+    // SAFETY: plain library call, no pointers.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    32 * usize::try_from(page)
+        .ok()
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
+}
+
 /// Our direct children, from `/proc/self/task/PID/children` (needs /proc; a PID 1 uses it to
 /// find orphans that were re-parented to it).
 pub fn child_pids() -> Res<Vec<pid_t>> {

@@ -342,6 +342,62 @@ fn u_numeric_forms() {
     assert_eq!(first_num(field(&stdout(&o), "Gid:")), 0);
 }
 
+/// Divergence (docs/divergences.md): a numeric id that does not fit in 32 bits, or is the
+/// invalid id 2^32-1, is refused before prog runs. runit wraps it (`-u :4294967296:0` ran
+/// prog as root, observed with Debian's chpst).
+#[test]
+fn u_ids_that_do_not_fit_are_refused() {
+    let t = tmp();
+    let marker = t.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let specs = [
+        ":4294967296:0",
+        ":4294967295:1",
+        ":99999999999999999999:1",
+        ":18446744073709551616:1",
+        ":-1:1",
+        ":1:4294967296",
+        ":1:4294967295",
+        ":1:2:99999999999999999999",
+        ":1:2:18446744073709551616",
+        ":1:-1",
+    ];
+    for spec in specs {
+        for opt in ["-u", "-U"] {
+            let o = chpst(&[opt, spec, "sh", "-c", &touch]);
+            let what = format!("{opt} {spec}");
+            assert_eq!(o.status.code(), Some(111), "{what}: {}", stderr(&o));
+            assert_eq!(
+                stderr(&o),
+                format!("chpst: fatal: invalid uid/gids: {}\n", &spec[1..]),
+                "{what}"
+            );
+            assert_eq!(stdout(&o), "", "{what}");
+            assert!(!marker.exists(), "{what} ran prog");
+        }
+    }
+    // The largest valid ids run, observed in the child.
+    let o = chpst(&[
+        "-u",
+        ":4294967294:4294967294:4294967293",
+        "cat",
+        "/proc/self/status",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    let max = "4294967294\t4294967294\t4294967294\t4294967294";
+    assert_eq!(field(&s, "Uid:"), max);
+    assert_eq!(field(&s, "Gid:"), max);
+    assert_eq!(field(&s, "Groups:"), "4294967293 4294967294");
+    let mut c = ours("chpst");
+    c.args(["-U", ":4294967294:4294967293", "sh", "-c", "echo $UID/$GID"]);
+    let o = run_cmd(c, SECS);
+    assert_eq!(stdout(&o), "4294967294/4294967293\n", "{}", stderr(&o));
+    // ... exactly as Debian's chpst runs them.
+    let l = Links::new();
+    l.diff("chpst", &["-u", ":4294967294:4294967294", "id"], |_| {});
+}
+
 /// The same specifications through Debian's chpst give the same `id` output and messages.
 #[test]
 fn u_and_big_u_match_reference() {
@@ -1013,6 +1069,172 @@ fn envdir_subdirectory() {
     );
 }
 
+/// First lines around and beyond the longest environment string (32 pages): the same
+/// environment, or the same `argument list too long`, as Debian's chpst. Ours reads at
+/// most 32 pages of a line (issue 9), runit all of it; trailing blanks past that still trim.
+#[test]
+fn envdir_long_first_lines_match_reference() {
+    let l = Links::new();
+    let page = 4096; // the machines we test on; the bound follows the real page size
+    let max = 32 * page; // MAX_ARG_STRLEN, with `V=` and the NUL
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("fits", vec![b'x'; max - 3]),
+        ("one over", vec![b'x'; max - 2]),
+        ("no newline", vec![b'x'; 200_000]),
+        (
+            "long, then newline",
+            [vec![b'y'; 200_000], b"\nshort\n".to_vec()].concat(),
+        ),
+        (
+            "blanks to newline",
+            [b"x".to_vec(), vec![b' '; 300_000], b"\n".to_vec()].concat(),
+        ),
+        (
+            "blanks to the end",
+            [b"x".to_vec(), vec![b'\t'; 300_000]].concat(),
+        ),
+        (
+            "blanks then more",
+            [b"x".to_vec(), vec![b' '; 300_000], b"y".to_vec()].concat(),
+        ),
+        ("NULs", vec![0; 300_000]),
+    ];
+    for (what, content) in cases {
+        let d = l.path().join("e");
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("V"), &content).unwrap();
+        let o = l.diff("chpst", &["-e", "e", "sh", "-c", "echo ${#V}"], |c| {
+            c.current_dir(l.path());
+        });
+        assert!(!stderr(&o).contains("memory"), "{what}: {}", stderr(&o));
+        let o2 = l.diff("envdir", &["e", "sh", "-c", "echo ${#V}"], |c| {
+            c.current_dir(l.path());
+        });
+        assert_eq!(stdout(&o), stdout(&o2), "{what}");
+    }
+}
+
+/// An endless entry (`/dev/zero`) or a 100 MB one under a 64 MiB address-space limit ends in
+/// runit's message format with bounded memory, never Rust's allocation failure. A line past
+/// 32 pages cannot be exec'd: `argument list too long`, exit 111 (docs/chpst.md: runit reads
+/// until memory runs out and says `unable to read DIR/NAME: out of memory`). A short first
+/// line of a huge file is all that is read.
+#[test]
+fn envdir_endless_or_huge_entry_is_bounded() {
+    let t = tmp();
+    let huge = 100_000_000;
+    let zero = t.path().join("zero");
+    std::fs::create_dir(&zero).unwrap();
+    symlink("/dev/zero", zero.join("Z")).unwrap();
+    let sparse = t.path().join("sparse");
+    std::fs::create_dir(&sparse).unwrap();
+    std::fs::File::create(sparse.join("F"))
+        .unwrap()
+        .set_len(huge)
+        .unwrap();
+    let short = t.path().join("short");
+    std::fs::create_dir(&short).unwrap();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(short.join("F")).unwrap();
+        f.write_all(b"hello  \n").unwrap();
+        f.set_len(huge).unwrap();
+    }
+    let too_long = "chpst: fatal: unable to run: sh: argument list too long\n";
+    let l = Links::new();
+    for (dir, want_out, want_err, want_code) in [
+        (&zero, "", too_long, 111),
+        (&sparse, "", too_long, 111),
+        (&short, "[hello]\n", "", 0),
+    ] {
+        for personality in ["chpst", "envdir"] {
+            let mut c = l.ours(personality, &[]);
+            if personality == "chpst" {
+                c.arg("-e");
+            }
+            c.arg(dir).args(["sh", "-c", "echo \"[$Z$F]\""]);
+            unsafe_limit_as(&mut c, TIGHT_AS);
+            let o = run_cmd(c, SECS);
+            let what = format!("{personality} {}", dir.display());
+            assert_eq!(stderr(&o), want_err, "{what}");
+            assert_eq!(stdout(&o), want_out, "{what}");
+            assert_eq!(o.status.code(), Some(want_code), "{what}");
+        }
+    }
+}
+
+/// Memory running out in chpst (a real allocation failure: 600 entries of 131000 bytes
+/// each under a 64 MiB address space) ends in runit's `chpst: fatal: out of memory.` and
+/// exit 111, exactly as Debian's chpst; never Rust's `memory allocation of N bytes failed`
+/// and SIGABRT (issue 9). Also through the multicall binary.
+#[test]
+fn out_of_memory_is_runits_fatal_line() {
+    let l = Links::new();
+    let value = vec![b'v'; 131_000];
+    std::fs::write(l.path().join("big"), &value).unwrap();
+    let e = l.path().join("e");
+    std::fs::create_dir(&e).unwrap();
+    for i in 0..600 {
+        symlink("../big", e.join(format!("V{i}"))).unwrap();
+    }
+    let limit = |c: &mut Command| {
+        c.current_dir(l.path());
+        unsafe_limit_as(c, TIGHT_AS);
+    };
+    let o = l.diff("chpst", &["-e", "e", "true"], limit);
+    assert_eq!(stderr(&o), "chpst: fatal: out of memory.\n");
+    assert_eq!(o.status.code(), Some(111));
+    let o = l.diff("envdir", &["e", "true"], limit);
+    assert_eq!(stderr(&o), "chpst: fatal: out of memory.\n");
+    for name in ["chpst", "envdir"] {
+        let args: &[&str] = if name == "chpst" {
+            &["-e", "e", "true"]
+        } else {
+            &["e", "true"]
+        };
+        let mut c = l.multi(name, args);
+        limit(&mut c);
+        let o = run_cmd(c, SECS);
+        assert_eq!(
+            stderr(&o),
+            "chpst: fatal: out of memory.\n",
+            "multicall {name}"
+        );
+        assert_eq!(o.status.code(), Some(111), "multicall {name}");
+    }
+}
+
+/// As PID 1 (here of a new PID namespace) a program must not die when memory runs out
+/// (house rule 12: its death would take the system down): it warns and retries every
+/// second, for as long as it takes. chpst stands in for every program: the rule lives in
+/// the one allocator of all binaries.
+#[test]
+fn as_pid1_out_of_memory_pauses_and_retries() {
+    let l = Links::new();
+    let value = vec![b'v'; 131_000];
+    std::fs::write(l.path().join("big"), &value).unwrap();
+    let e = l.path().join("e");
+    std::fs::create_dir(&e).unwrap();
+    for i in 0..600 {
+        symlink("../big", e.join(format!("V{i}"))).unwrap();
+    }
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--kill-child"])
+        .arg(bin("chpst"))
+        .args(["-e", "e", "true"])
+        .current_dir(l.path());
+    unsafe_limit_as(&mut c, TIGHT_AS);
+    let mut p = spawn_logged(c, l.path(), "pid1");
+    let err = l.path().join("pid1.err");
+    let line = "chpst: warning: out of memory, pausing.\n";
+    must(SECS, "two out-of-memory warnings from PID 1", || {
+        read(&err).matches(line).count() >= 2
+    });
+    assert!(p.alive(), "PID 1 died: {}", read(&err));
+    assert_eq!(read(&err).replace(line, ""), "", "only the warning");
+}
+
 /// Missing, unreadable and unsearchable directories, unreadable files (as nobody).
 #[test]
 fn envdir_unreadable() {
@@ -1284,8 +1506,8 @@ fn install_links_and_multicall() {
 fn odd_inputs_match_reference() {
     let l = Links::new();
     let cases: &[(&str, &[&str])] = &[
-        ("chpst", &["-u", ":4294967296:1", "id"]),
-        ("chpst", &["-u", ":4294967295:1", "id"]),
+        // Ids above 4294967294 diverge on purpose: `u_ids_that_do_not_fit_are_refused`.
+        ("chpst", &["-u", ":4294967294:1", "id"]),
         ("chpst", &["-n", "99999999999", "nice"]),
         ("chpst", &["-n", "-99999999999", "nice"]),
         (

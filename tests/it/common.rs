@@ -141,6 +141,27 @@ pub fn unsafe_kill(pid: i32, sig: i32) -> bool {
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
+/// Limits the address space of the command's process (RLIMIT_AS), soft and hard.
+pub fn unsafe_limit_as(c: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit is async-signal-safe; the closure runs between fork and exec.
+    unsafe {
+        c.pre_exec(move || {
+            let rl = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &rl) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// 64 MiB of address space: room for any of our programs, none for a 100 MB allocation.
+pub const TIGHT_AS: u64 = 64 << 20;
+
 /// Starts `cmd` in a new process group, stdin null, output to the given files or null.
 pub fn spawn(mut cmd: Command) -> Proc {
     cmd.process_group(0);

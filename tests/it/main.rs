@@ -5,6 +5,7 @@ mod common;
 
 mod chpst;
 mod demo;
+mod getopt;
 mod runit;
 mod runsv;
 mod runsv_matrix;

@@ -312,6 +312,29 @@ fn usage_errors_match_runit() {
     }
 }
 
+/// Memory running out (a 100 MB line with `-l 1000000000` under a 64 MiB address space)
+/// ends in runit's `svlogd: fatal: out of memory.` and exit 111, as Debian's svlogd does
+/// (it allocates the line buffer at start, we as the line grows); never Rust's
+/// `memory allocation of N bytes failed` and SIGABRT (issue 9).
+#[test]
+fn out_of_memory_is_runits_fatal_line() {
+    let line = [vec![b'x'; 100_000_000], b"\n".to_vec()].concat();
+    let mut got = Vec::new();
+    for i in [Impl::Ours, Impl::Ref] {
+        let t = tmp();
+        std::fs::create_dir(t.path().join("d")).unwrap();
+        let mut c = cmd(i, t.path(), &["-l", "1000000000", "-b", "2000000000", "d"]);
+        unsafe_limit_as(&mut c, TIGHT_AS);
+        let o = feed(c, &line, 20.0);
+        got.push((stderr(&o), o.status.code()));
+    }
+    assert_eq!(
+        got[0],
+        ("svlogd: fatal: out of memory.\n".to_string(), Some(111))
+    );
+    assert_eq!(got[0], got[1], "ours vs Debian's");
+}
+
 #[test]
 fn version_prints_id_then_usage() {
     let t = tmp();

@@ -35,24 +35,42 @@ pub fn parse(spec: &[u8]) -> Spec {
     Spec::Named { user, groups }
 }
 
+/// The largest id a numeric specification may name. `uid_t` and `gid_t` are 32 bits and
+/// 2^32-1 is `(uid_t)-1`, "no id" to the set*id calls, so 4294967294 is the last real one.
+pub const MAX_ID: u64 = u32::MAX as u64 - 1;
+
 /// `uid:gid[:gid…]`: each number is leading digits (none = 0, a quirk: `:65534:` is gid 0);
 /// at least one gid, at most [`MAX_GROUPS`], nothing else.
+///
+/// Divergence: a number above [`MAX_ID`] makes the specification invalid. runit stores it in
+/// a 32-bit id, so `:4294967296:0` wraps to uid 0 and runs prog as root, and
+/// `:99999999999999999999:1` runs it as uid 1661992959 (observed with Debian's chpst).
 fn numeric(s: &[u8]) -> Option<(u32, Vec<u32>)> {
     let (uid, n) = crate::scan_ulong(s);
+    let uid = id(uid)?;
     let mut rest = &s[n..];
     let mut gids = Vec::new();
     loop {
         rest = rest.strip_prefix(b":")?;
         let (gid, n) = crate::scan_ulong(rest);
-        gids.push(gid as u32);
+        gids.push(id(gid)?);
         if gids.len() > MAX_GROUPS {
             return None;
         }
         rest = &rest[n..];
         if rest.is_empty() {
-            return Some((uid as u32, gids));
+            return Some((uid, gids));
         }
     }
+}
+
+/// A scanned number as an id, if it is one ([`crate::scan_ulong`] saturates, so any
+/// overflow of u64 lands above [`MAX_ID`] too).
+fn id(n: u64) -> Option<u32> {
+    if n > MAX_ID {
+        return None;
+    }
+    u32::try_from(n).ok()
 }
 
 /// Why a specification could not be turned into ids; the caller prints the personality's text.
@@ -121,10 +139,40 @@ mod tests {
         assert_eq!(parse(b":"), Spec::Invalid(b"".to_vec()));
         assert_eq!(parse(b":abc:1"), Spec::Invalid(b"abc:1".to_vec()));
         assert_eq!(parse(b":5:x"), Spec::Invalid(b"5:x".to_vec()));
+        assert_eq!(
+            parse(b":4294967294:4294967294"),
+            num(4294967294, &[4294967294])
+        );
         let sixty = format!(":1{}", ":2".repeat(60));
         assert!(matches!(parse(sixty.as_bytes()), Spec::Numeric { .. }));
         let sixty_one = format!(":1{}", ":2".repeat(61));
         assert!(matches!(parse(sixty_one.as_bytes()), Spec::Invalid(_)));
+    }
+
+    #[test]
+    fn ids_that_do_not_fit_are_invalid() {
+        // Divergence: runit wraps these at 2^32 (`:4294967296:0` ran as root, observed).
+        for spec in [
+            ":4294967296:0",
+            ":4294967295:1",
+            ":99999999999999999999:1",
+            ":18446744073709551616:1",
+            ":1:4294967295",
+            ":1:4294967296",
+            ":1:2:4294967297",
+            ":1:2:99999999999999999999999999999",
+        ] {
+            assert_eq!(
+                parse(spec.as_bytes()),
+                Spec::Invalid(spec.as_bytes()[1..].to_vec()),
+                "{spec}"
+            );
+        }
+        // Not digits at all: invalid as before (runit agrees, observed).
+        assert_eq!(parse(b":-1:1"), Spec::Invalid(b"-1:1".to_vec()));
+        assert_eq!(id(MAX_ID), Some(4294967294));
+        assert_eq!(id(MAX_ID + 1), None);
+        assert_eq!(id(u64::MAX), None);
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let base = basename(args.first().map(|a| a.as_slice()).unwrap_or(b"chpst")).to_vec();
     // Every personality speaks as chpst (formats.md §8).
     msg::set_prefix(&[b"chpst: "]);
+    sys::alloc::set_oom_exit(EXIT_FATAL);
     // runit quirk: a leading `d` is dropped (`dsetuidgid` acts as setuidgid; chpst linked as
     // `daemon` calls itself `aemon` in its usage line).
     let prog = base.strip_prefix(b"d").unwrap_or(&base).to_vec();

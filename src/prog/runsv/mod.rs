@@ -83,6 +83,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         return exit::USAGE;
     };
     msg::set_prefix(&[b"runsv ", dir, b": "]);
+    sys::alloc::set_oom_exit(exit::FATAL);
     let audit = std::env::var_os("RUNSV_ALLOC_AUDIT").is_some();
     startup(dir, audit).run()
 }
@@ -239,7 +240,7 @@ impl Runsv {
 
     /// The main loop (§8).
     fn run(&mut self) -> i32 {
-        let base_allocs = sys::alloc_audit::count();
+        let base_allocs = sys::alloc::count();
         loop {
             // The tick: exit logic (§8 step 8), then what is due to start (steps 1-2).
             let t = now();
@@ -247,7 +248,7 @@ impl Runsv {
             if self.feed(Event::Tick { control_u }, t) == Flow::Exit {
                 if self.audit {
                     let mut b = [0u8; 20];
-                    let n = sys::alloc_audit::count().saturating_sub(base_allocs);
+                    let n = sys::alloc::count().saturating_sub(base_allocs);
                     msg::note(&[b"alloc-audit: ", crate::fmt_u64(n, &mut b)]);
                 }
                 return exit::DONE;

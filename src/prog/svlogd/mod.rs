@@ -292,6 +292,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_else(|| b"svlogd".to_vec());
     let prog = crate::basename(&argv0).to_vec();
     msg::set_prefix(&[b"svlogd: "]);
+    sys::alloc::set_oom_exit(EXIT_FATAL);
     let usage = || {
         msg::usage(&argv0, USAGE);
         EXIT_FATAL
