@@ -29,6 +29,24 @@ pub type Main = fn(Vec<Vec<u8>>) -> i32;
 /// it per child (see [`sys::reset_child_signals`]), so nothing is done here.
 pub fn run(main: Main) -> ! {
     use std::os::unix::ffi::OsStringExt;
+    // A bug must still speak runit's format, not Rust's `thread 'main' panicked at`: the
+    // program's prefix, `fatal: internal error at FILE:LINE` (panic = "abort" follows).
+    std::panic::set_hook(Box::new(|info| {
+        let mut b = [0u8; 20];
+        let (file, line) = info
+            .location()
+            .map_or(("?", 0), |l| (l.file(), u64::from(l.line())));
+        msg::say(
+            msg::Kind::Fatal,
+            &[
+                b"internal error at ",
+                file.as_bytes(),
+                b":",
+                fmt_u64(line, &mut b),
+            ],
+            None,
+        );
+    }));
     let args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
     let code = main(args);
     sys::exit(code)

@@ -4,7 +4,9 @@
 //! term and state bytes. daemontools' `svstat` reads the first 18 bytes, so the layout is
 //! a wire contract with other people's tools, not just ours.
 
+use crate::sys::{self, AsFd, Errno};
 use crate::tai::Tai64n;
+use std::ffi::CStr;
 
 pub const LEN: usize = 20;
 pub const TAI64N_BE_AT: usize = 0;
@@ -102,6 +104,67 @@ impl Status {
             Want::Down | Want::Exit => b'd',
         }
     }
+}
+
+/// Why a record could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    Open(Errno),
+    Read(Errno),
+    /// Fewer than 20 bytes (§12: "bad format").
+    Short,
+}
+
+/// Reads the record at `path` (a client's view: sv, the exporter).
+pub fn read(path: &CStr) -> Result<Status, ReadError> {
+    let fd = sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ReadError::Open)?;
+    let mut buf = [0u8; LEN];
+    let got = sys::read_full(fd.as_fd(), &mut buf).map_err(ReadError::Read)?;
+    if got < LEN {
+        return Err(ReadError::Short);
+    }
+    Ok(Status::unpack(&buf))
+}
+
+/// Why a record could not be published; runsv names each in its warning (§4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteError {
+    /// `status.new` could not be opened.
+    Open(Errno),
+    /// The write failed (`status.new` is removed again).
+    Write(Errno),
+    /// Fewer than 20 bytes were written.
+    Short,
+    /// `status.new` could not be renamed over `status`.
+    Rename(Errno),
+}
+
+/// Opens a `.new` file for writing: created 0644, truncated, never through a symlink (a
+/// planted link must not steer runsv's writes: runsv/secure.rs).
+pub fn open_new(path: &CStr) -> Result<sys::OwnedFd, Errno> {
+    sys::open(
+        path,
+        libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK | libc::O_NOFOLLOW,
+        0o644,
+    )
+}
+
+/// Publishes a record atomically, as runit does (§4): write `new`, rename it over `path`.
+/// A failed write removes `new` and leaves `path` as it was.
+pub fn write(rec: &Status, new: &CStr, path: &CStr) -> Result<(), WriteError> {
+    let fd = open_new(new).map_err(WriteError::Open)?;
+    let bytes = rec.pack();
+    match sys::write(fd.as_fd(), &bytes) {
+        Err(e) => {
+            drop(fd);
+            let _ = sys::unlink(new);
+            return Err(WriteError::Write(e));
+        }
+        Ok(n) if n < LEN => return Err(WriteError::Short),
+        Ok(_) => {}
+    }
+    drop(fd);
+    sys::rename(new, path).map_err(WriteError::Rename)
 }
 
 /// The `stat` line (§6): `STATE[, paused][, got TERM][, want down|, want exit]\n`, built

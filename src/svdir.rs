@@ -3,7 +3,7 @@
 //!
 //! Paths are relative to the service directory (runsv and sv both chdir there first).
 
-use crate::status::{Status, LEN};
+use crate::status::Status;
 use crate::sys::{self, AsFd, Errno};
 use std::ffi::CStr;
 
@@ -97,22 +97,14 @@ pub fn probe_ok(ok: &CStr) -> Result<(), ProbeError> {
     }
 }
 
-/// Reads a status record (§12: fewer than 20 bytes is "bad format").
-pub fn read_status(path: &CStr) -> Result<Status, ProbeError> {
-    let fd =
-        sys::open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0).map_err(ProbeError::StatusOpen)?;
-    let mut buf = [0u8; LEN];
-    let got = sys::read_full(fd.as_fd(), &mut buf).map_err(ProbeError::StatusRead)?;
-    if got < LEN {
-        return Err(ProbeError::BadFormat);
-    }
-    Ok(Status::unpack(&buf))
-}
-
 /// Probe then read: what sv does before acting on a service (sv.md §5 step 1).
 pub fn probe(files: &SuperviseFiles) -> Result<Status, ProbeError> {
     probe_ok(files.ok)?;
-    read_status(files.status)
+    crate::status::read(files.status).map_err(|e| match e {
+        crate::status::ReadError::Open(e) => ProbeError::StatusOpen(e),
+        crate::status::ReadError::Read(e) => ProbeError::StatusRead(e),
+        crate::status::ReadError::Short => ProbeError::BadFormat,
+    })
 }
 
 /// Why a control write failed.

@@ -26,7 +26,7 @@ pub mod state;
 
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
-use crate::status::{self, Status};
+use crate::status::{self, Status, WriteError};
 use crate::svdir::{self, SuperviseFiles, LOGSVC, MAIN};
 use crate::sys::{self, signals, AsFd, Errno, OwnedFd, PollFd};
 use crate::tai::Tai64n;
@@ -519,9 +519,20 @@ impl Runsv {
             want: Status::want_byte(s.want),
             term: s.term,
             state: s.state as u8,
+        };
+        let new: &[u8] = b"supervise/status.new";
+        match status::write(&rec, f.status_new, f.status) {
+            Ok(()) => {}
+            Err(WriteError::Open(e)) => warn(&[b"unable to open ", pfx, new], Some(e)),
+            Err(WriteError::Write(e)) => warn(&[b"unable to write ", pfx, new], Some(e)),
+            Err(WriteError::Short) => {
+                warn(&[b"unable to write ", pfx, new, b": partial write."], None)
+            }
+            Err(WriteError::Rename(e)) => warn(
+                &[b"unable to rename status.new to ", pfx, b"supervise/status"],
+                Some(e),
+            ),
         }
-        .pack();
-        let _ = replace(pfx, b"status", f.status_new, f.status, &rec);
     }
 }
 
@@ -536,21 +547,22 @@ fn put_cstr(buf: &mut [u8], src: &[u8]) -> usize {
     src.len()
 }
 
-/// Which step of [`replace`] failed: runit skips the rest of an update after some.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Failed {
-    Open,
-    Rename,
-}
-
-/// Replaces `supervise/NAME` atomically (write `NAME.new`, rename), warning as runit does.
+/// Replaces `supervise/NAME` (`pid` or `stat`) the way runit does: write `NAME.new` (a
+/// failed write is not noticed, as runit's unchecked buffer), rename; `false` when it
+/// could not be opened (the rest of the publish is skipped) — a failed rename is warned
+/// about and ends the publish only for `pid`.
 fn replace(pfx: &[u8], name: &[u8], new: &CStr, path: &CStr, data: &[u8]) -> Result<(), Failed> {
-    if let Err(e) = write_file(new, data) {
-        warn(
-            &[b"unable to open ", pfx, b"supervise/", name, b".new"],
-            Some(e),
-        );
-        return Err(Failed::Open);
+    match status::open_new(new) {
+        Ok(fd) => {
+            let _ = sys::write_all(fd.as_fd(), data);
+        }
+        Err(e) => {
+            warn(
+                &[b"unable to open ", pfx, b"supervise/", name, b".new"],
+                Some(e),
+            );
+            return Err(Failed::Open);
+        }
     }
     if let Err(e) = sys::rename(new, path) {
         warn(
@@ -569,13 +581,9 @@ fn replace(pfx: &[u8], name: &[u8], new: &CStr, path: &CStr, data: &[u8]) -> Res
     Ok(())
 }
 
-/// Writes a whole small file (`O_WRONLY|O_CREAT|O_TRUNC|O_NONBLOCK`, 0644).
-fn write_file(path: &CStr, data: &[u8]) -> Result<(), Errno> {
-    // Never through a symlink (secure.rs): only the name itself is written.
-    let fd = sys::open(
-        path,
-        libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_NONBLOCK | libc::O_NOFOLLOW,
-        0o644,
-    )?;
-    sys::write_all(fd.as_fd(), data)
+/// Which step of [`replace`] failed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Failed {
+    Open,
+    Rename,
 }
