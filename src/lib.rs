@@ -10,6 +10,7 @@
 
 pub mod control;
 pub mod getopt;
+pub mod info;
 pub mod initctl;
 pub mod msg;
 pub mod prog;

@@ -24,6 +24,12 @@ pub const CHECK: &CStr = c!("check");
 pub const LOG: &CStr = c!("log");
 pub const LOG_DOWN: &CStr = c!("log/down");
 pub const SUPERVISE: &CStr = c!("supervise");
+/// Readiness (docs/readiness.md): the descriptor `./run` writes a newline to when ready,
+/// and the file that asks for an `sd_notify` socket.
+pub const NOTIFICATION_FD: &CStr = c!("notification-fd");
+pub const NOTIFY_SOCKET: &CStr = c!("notify-socket");
+/// The socket runsv binds for `notify-socket`, relative to the service directory.
+pub const NOTIFY: &[u8] = b"supervise/notify";
 pub const LOG_SUPERVISE: &CStr = c!("log/supervise");
 
 /// The files of one `supervise/` directory, as paths relative to the service directory.
@@ -38,6 +44,9 @@ pub struct SuperviseFiles {
     pub stat_new: &'static CStr,
     pub pid: &'static CStr,
     pub pid_new: &'static CStr,
+    /// Beyond runit: readiness and the facts the record cannot hold (src/info.rs).
+    pub info: &'static CStr,
+    pub info_new: &'static CStr,
 }
 
 pub const MAIN: SuperviseFiles = SuperviseFiles {
@@ -51,6 +60,8 @@ pub const MAIN: SuperviseFiles = SuperviseFiles {
     stat_new: c!("supervise/stat.new"),
     pid: c!("supervise/pid"),
     pid_new: c!("supervise/pid.new"),
+    info: c!("supervise/info"),
+    info_new: c!("supervise/info.new"),
 };
 
 pub const LOGSVC: SuperviseFiles = SuperviseFiles {
@@ -64,6 +75,8 @@ pub const LOGSVC: SuperviseFiles = SuperviseFiles {
     stat_new: c!("log/supervise/stat.new"),
     pid: c!("log/supervise/pid"),
     pid_new: c!("log/supervise/pid.new"),
+    info: c!("log/supervise/info"),
+    info_new: c!("log/supervise/info.new"),
 };
 
 /// `control/<c>` for a control byte (supervise-protocol.md §9.2).

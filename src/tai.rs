@@ -67,6 +67,23 @@ impl Tai64n {
     }
 }
 
+impl Tai64n {
+    /// Reads a [`label`](Tai64n::label): `@` and exactly 24 hex digits.
+    pub fn parse_label(s: &[u8]) -> Option<Tai64n> {
+        let hex = s.strip_prefix(b"@")?;
+        if hex.len() != 24 {
+            return None;
+        }
+        let mut b = [0u8; 12];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let d = |c: u8| (c as char).to_digit(16);
+            let v = d(*pair.first()?)? * 16 + d(*pair.get(1)?)?;
+            *b.get_mut(i)? = v as u8;
+        }
+        Some(Tai64n::unpack(&b))
+    }
+}
+
 /// Civil date and time (UTC) of Unix seconds: (year, month, day, hour, minute, second).
 /// Used by svlogd's -tt/-ttt formats, which runit prints in UTC.
 pub fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
@@ -96,6 +113,18 @@ pub fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_round_trip() {
+        let t = Tai64n {
+            secs: 0x4000_0000_6759_a8f2,
+            nanos: 123_456_500,
+        };
+        assert_eq!(Tai64n::parse_label(&t.label()), Some(t));
+        assert_eq!(Tai64n::parse_label(b"@40000000"), None);
+        assert_eq!(Tai64n::parse_label(b"400000006759a8f20b3d6e2c0"), None);
+        assert_eq!(Tai64n::parse_label(b"@40000000z759a8f20b3d6e2c"), None);
+    }
     #[test]
     fn label_matches_spec_example() {
         // supervise-protocol.md §5: 4000 0000 6b01 1d90 06ed 7dac

@@ -8,6 +8,7 @@
 
 use crate::control::Command;
 use crate::getopt::{Getopt, Opt};
+use crate::info::{self, Info, Readiness};
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
 use crate::status::{State, Status};
@@ -457,6 +458,32 @@ impl Sv {
         if pid && st.term {
             self.put(&[b", got TERM"]);
         }
+        // Beyond runit, only for a run with a readiness protocol (docs/readiness.md):
+        // every other line stays runit's, byte for byte.
+        if let Some(i) = run_info(st) {
+            match i.readiness {
+                Readiness::Off => {}
+                Readiness::Waiting => self.put(&[b", not ready"]),
+                Readiness::Ready => {
+                    let since = i.ready_since.map_or(0, |r| now.secs.saturating_sub(r.secs));
+                    let mut b = [0u8; 20];
+                    let n = crate::fmt_u64(since, &mut b).to_vec();
+                    self.put(&[b", ready ", &n, b"s"]);
+                }
+                Readiness::Reloading => self.put(&[b", reloading"]),
+                Readiness::Stopping => self.put(&[b", stopping"]),
+            }
+            if i.readiness != Readiness::Off {
+                if let Some(m) = i.mainpid {
+                    let mut b = [0u8; 20];
+                    let n = crate::fmt_u64(u64::from(m), &mut b).to_vec();
+                    self.put(&[b", mainpid ", &n]);
+                }
+                if !i.status().is_empty() {
+                    self.put(&[b", status: ", i.status()]);
+                }
+            }
+        }
         true
     }
 
@@ -732,11 +759,19 @@ impl Sv {
         match c {
             // Done only when runsv is gone (the probe reports it).
             Command::Exit => false,
-            Command::Up => pid && st.state() == Some(State::Run) && self.run_check(name, w, now_ms),
+            Command::Up => {
+                pid && st.state() == Some(State::Run)
+                    && is_ready(st)
+                    && self.run_check(name, w, now_ms)
+            }
             Command::Down => !pid && st.state() == Some(State::Down),
             Command::Term | Command::Kill => {
                 (!pid && st.want == b'd')
-                    || (since_start && pid && !st.term && self.run_check(name, w, now_ms))
+                    || (since_start
+                        && pid
+                        && !st.term
+                        && is_ready(st)
+                        && self.run_check(name, w, now_ms))
             }
             // Not "down since before we started", and not running with want up.
             Command::Once => (pid || since_start) && (!pid || st.want == b'd'),
@@ -762,6 +797,27 @@ impl Sv {
             w.check_every = (w.check_every * 2).min(CHECK_MAX_MS);
         }
         pass
+    }
+}
+
+/// The `supervise/info` of the run the record shows (cwd: the service directory), if
+/// runsv wrote one for it: the pid ties them (src/info.rs).
+fn run_info(st: &Status) -> Option<Info> {
+    if st.pid == 0 {
+        return None;
+    }
+    let c = sys::read_file(MAIN.info, info::MAX_LEN).ok()?;
+    let i = Info::parse(&c.data);
+    (i.pid == st.pid).then_some(i)
+}
+
+/// Whether the run the record shows is ready: always, unless it has a readiness protocol
+/// and has not said so yet (docs/readiness.md). A service runit's runsv supervises has no
+/// `info`: ready when started, as with runit.
+fn is_ready(st: &Status) -> bool {
+    match run_info(st).map(|i| i.readiness) {
+        None | Some(Readiness::Off) | Some(Readiness::Ready) => true,
+        Some(Readiness::Waiting) | Some(Readiness::Reloading) | Some(Readiness::Stopping) => false,
     }
 }
 

@@ -139,6 +139,13 @@ pub fn read_fd_bounded(fd: BorrowedFd, max: usize) -> Res<Contents> {
     }
 }
 
+/// Reads the start of a small file into `buf` without allocating (runsv's per-start
+/// files): the bytes read, at most `buf.len()`.
+pub fn read_small(path: &CStr, buf: &mut [u8]) -> Res<usize> {
+    let fd = open(path, libc::O_RDONLY | libc::O_NONBLOCK, 0)?;
+    read_full(fd.as_fd(), buf)
+}
+
 /// `pipe2(O_CLOEXEC | extra)`: (read end, write end).
 pub fn pipe(extra: i32) -> Res<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as libc::c_int; 2];

@@ -24,6 +24,7 @@ pub mod errno;
 pub mod fs;
 pub mod init;
 pub mod logio;
+pub mod notify;
 pub mod proc;
 pub mod proctitle;
 pub mod signals;

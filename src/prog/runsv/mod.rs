@@ -21,17 +21,19 @@
     )
 )]
 
+pub mod notify;
 mod secure;
 pub mod state;
 
+use crate::info::{self, Info};
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
-use crate::status::{self, Status, WriteError};
+use crate::status::{self, State, Status, WriteError};
 use crate::svdir::{self, SuperviseFiles, LOGSVC, MAIN};
 use crate::sys::{self, signals, AsFd, Errno, OwnedFd, PollFd};
 use crate::tai::Tai64n;
-use state::{Action, Core, Event, Now, Prog, Svc, Turn, Which};
-use std::ffi::CStr;
+use state::{Action, Core, Event, Notice, Now, Prog, Svc, Turn, Which};
+use std::ffi::{CStr, CString};
 
 /// Exit codes (supervise-protocol.md §13).
 pub mod exit {
@@ -50,6 +52,27 @@ struct Io {
     ctrl: Option<OwnedFd>,
     /// The pid the `pid` file shows (`None` = must be rewritten at the next publish).
     pid_written: Option<sys::pid_t>,
+    /// What `info` holds now (written only when it changes).
+    info: [u8; info::MAX_LEN],
+    info_len: usize,
+}
+
+/// The readiness side of the main service (docs/readiness.md).
+struct Readiness {
+    /// Read end of the `notification-fd` pipe of the current run, until its newline.
+    pipe: Option<OwnedFd>,
+    /// The `sd_notify` socket at `supervise/notify`, while `notify-socket` exists.
+    socket: Option<OwnedFd>,
+    /// `NOTIFY_SOCKET=/abs/path/supervise/notify`, built at start-up (`None`: the path
+    /// does not fit a socket address).
+    env: Option<CString>,
+    socket_path: Option<CString>,
+    /// `STATUS=` and `MAINPID=` of the current run.
+    status: [u8; info::TEXT_MAX],
+    status_len: usize,
+    mainpid: Option<u32>,
+    /// Whether runsv made itself a child subreaper (once, for the first notify socket).
+    subreaper: bool,
 }
 
 struct Runsv {
@@ -58,6 +81,7 @@ struct Runsv {
     /// Log pipe (read end, write end); `None` without a log, or once closed for the exit.
     logpipe: Option<(OwnedFd, OwnedFd)>,
     selfpipe: OwnedFd,
+    ready: Readiness,
     audit: bool,
 }
 
@@ -146,12 +170,35 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
         files,
         ctrl: None,
         pid_written: None,
+        info: [0; info::MAX_LEN],
+        info_len: 0,
     };
+    // The socket's absolute name, for `NOTIFY_SOCKET` (libsystemd wants one).
+    let socket_path = sys::getcwd().ok().and_then(|mut p| {
+        p.push(b'/');
+        p.extend_from_slice(svdir::NOTIFY);
+        (p.len() < sys::notify::SUN_PATH_MAX).then(|| sys::cstr(&p).ok())?
+    });
+    let env = socket_path.as_ref().and_then(|p| {
+        let mut e = b"NOTIFY_SOCKET=".to_vec();
+        e.extend_from_slice(p.to_bytes());
+        sys::cstr(&e).ok()
+    });
     let mut r = Runsv {
         core: Core::new(main, log),
         io: [io(&MAIN), io(&LOGSVC)],
         logpipe,
         selfpipe,
+        ready: Readiness {
+            pipe: None,
+            socket: None,
+            env,
+            socket_path,
+            status: [0; info::TEXT_MAX],
+            status_len: 0,
+            mainpid: None,
+            subreaper: false,
+        },
         audit,
     };
     r.io[0].ctrl = Some(open_control(&MAIN, b"supervise/control"));
@@ -262,16 +309,30 @@ impl Runsv {
             fn ctrl(io: &Io) -> Option<sys::BorrowedFd<'_>> {
                 io.ctrl.as_ref().map(|f| f.as_fd())
             }
+            fn maybe(f: &Option<OwnedFd>) -> Option<sys::BorrowedFd<'_>> {
+                f.as_ref().map(|f| f.as_fd())
+            }
             let mut fds = [
                 PollFd::new(self.selfpipe.as_fd(), sys::POLLIN),
                 PollFd::maybe(ctrl(&self.io[0]), sys::POLLIN),
                 PollFd::maybe(ctrl(&self.io[1]), sys::POLLIN),
+                PollFd::maybe(maybe(&self.ready.pipe), sys::POLLIN),
+                PollFd::maybe(maybe(&self.ready.socket), sys::POLLIN),
             ];
             let _ = signals::unblock(&[libc::SIGCHLD, libc::SIGTERM]);
             let _ = sys::poll(&mut fds, timeout);
             let _ = signals::block(&[libc::SIGCHLD, libc::SIGTERM]);
             // Drain the self-pipe before acting (a signal during the acts leaves a byte).
             let got = signals::drain(self.selfpipe.as_fd());
+
+            // Readiness news first, as systemd does: a service's last word counts before
+            // its exit is processed.
+            if fds[3].ready(sys::POLLIN) {
+                self.notification_fd();
+            }
+            if fds[4].ready(sys::POLLIN) {
+                self.notify_datagrams();
+            }
 
             // Children.
             while let Ok(Some(ex)) = sys::wait_nohang(-1) {
@@ -285,6 +346,10 @@ impl Runsv {
                 if self.feed(ev, now()) == Flow::Exit {
                     break;
                 }
+            }
+            if self.core.svc(Which::Main).state != State::Run {
+                // s6: the notification pipe of a run ends with it.
+                self.ready.pipe = None;
             }
             // At most one control byte per service per iteration.
             for w in [Which::Main, Which::Log] {
@@ -352,10 +417,17 @@ impl Runsv {
 
     /// Starts a program (§9.1, §9.2) and says how it went.
     fn spawn(&mut self, w: Which, prog: Prog) -> Event {
+        // Readiness is set up per start of ./run, before anything is borrowed for the fork.
+        let (nfd, socket) = if (w, prog) == (Which::Main, Prog::Run) {
+            self.readiness_config()
+        } else {
+            (None, false)
+        };
         let pipe = self.logpipe.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd()));
         let child_fatal = |text: &[u8], e| -> ! {
             msg::child_exit(msg::Kind::Fatal, exit::FATAL, &[text], Some(e))
         };
+        let mut readiness = false;
         let spawned = match (w, prog) {
             (Which::Main, Prog::Control(c)) => return self.control_script(c),
             (Which::Main, Prog::Run | Prog::Finish) => {
@@ -375,18 +447,43 @@ impl Runsv {
                 let fa = CStr::from_bytes_until_nul(&a_buf).unwrap_or_default();
                 let fb = CStr::from_bytes_until_nul(&b_buf).unwrap_or_default();
                 let finishing = prog == Prog::Finish;
-                spawn(
+                // The notification pipe: its write end becomes fd N of ./run.
+                let npipe = nfd.and_then(|n| match sys::pipe(0) {
+                    Ok(p) => Some((n, p)),
+                    Err(e) => {
+                        warn(&[b"unable to create the notification-fd pipe"], Some(e));
+                        None
+                    }
+                });
+                readiness = npipe.is_some() || socket;
+                let nw = npipe.as_ref().map(|(n, (_, w))| (*n, w.as_fd()));
+                let env = if socket {
+                    self.ready.env.as_deref()
+                } else {
+                    None
+                };
+                let spawned = spawn(
                     || {
                         if let Some(Err(e)) = pipe.map(|(_, lw)| sys::dup2(lw, 1)) {
                             child_fatal(b"unable to setup filedescriptor for ./run", e);
                         }
-                    },
-                    || {
-                        if finishing {
-                            sys::execv_cstrs(svdir::FINISH, &[svdir::FINISH, fa, fb])
-                        } else {
-                            sys::execv_cstrs(svdir::RUN, &[svdir::RUN])
+                        if let Some((n, w)) = nw {
+                            let placed = if std::os::fd::AsRawFd::as_raw_fd(&w) == n {
+                                sys::set_cloexec(w, false)
+                            } else {
+                                sys::dup2(w, n)
+                            };
+                            if let Err(e) = placed {
+                                child_fatal(b"unable to setup notification-fd for ./run", e);
+                            }
                         }
+                    },
+                    || match (finishing, env) {
+                        (true, _) => sys::execv_cstrs(svdir::FINISH, &[svdir::FINISH, fa, fb]),
+                        (false, Some(env)) => {
+                            sys::notify::execv_env_plus(svdir::RUN, &[svdir::RUN], env)
+                        }
+                        (false, None) => sys::execv_cstrs(svdir::RUN, &[svdir::RUN]),
                     },
                     OnFail {
                         kind: msg::Kind::Fatal,
@@ -397,7 +494,14 @@ impl Runsv {
                             &[b"unable to start ./run"]
                         },
                     },
-                )
+                );
+                if spawned.is_ok() && !finishing {
+                    // A new run: its readiness news starts afresh.
+                    self.ready.pipe = npipe.map(|(_, (r, _))| r);
+                    self.ready.status_len = 0;
+                    self.ready.mainpid = None;
+                }
+                spawned
             }
             (Which::Log, Prog::Run | Prog::Finish | Prog::Control(_)) => spawn(
                 || {
@@ -421,6 +525,7 @@ impl Runsv {
                 which: w,
                 prog,
                 pid,
+                readiness,
             },
             Err(e) => {
                 warn(&[b"unable to fork, sleeping"], Some(e));
@@ -468,12 +573,154 @@ impl Runsv {
                 which: Which::Main,
                 prog: Prog::Control(c),
                 pid,
+                readiness: false,
             },
             Err(e) => {
                 warn(&[b"unable to fork for ", name], Some(e));
                 Event::ScriptNotRun
             }
         }
+    }
+
+    /// Reads `notification-fd` and `notify-socket` for a start of `./run` (both re-read at
+    /// every start, as s6 reads `notification-fd`): the descriptor number, and whether the
+    /// run gets `NOTIFY_SOCKET`. A bad file gets a warning and the run goes without.
+    fn readiness_config(&mut self) -> (Option<i32>, bool) {
+        let mut buf = [0u8; 64];
+        let nfd = match sys::read_small(svdir::NOTIFICATION_FD, &mut buf) {
+            Ok(n) => match notify::parse_fd(buf.get(..n).unwrap_or(&[])) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    let why: &[u8] = match e {
+                        notify::FdError::NotANumber => b"not a number",
+                        notify::FdError::Standard => b"0, 1 and 2 are the service's stdio",
+                        notify::FdError::TooBig => b"too big",
+                    };
+                    warn(
+                        &[b"invalid notification-fd: ", why, b"; readiness not used"],
+                        None,
+                    );
+                    None
+                }
+            },
+            Err(Errno::NOENT) => None,
+            Err(e) => {
+                warn(&[b"unable to read notification-fd"], Some(e));
+                None
+            }
+        };
+        let want_socket = sys::stat(svdir::NOTIFY_SOCKET).is_ok();
+        if want_socket && self.ready.socket.is_none() {
+            match &self.ready.socket_path {
+                None => warn(
+                    &[b"notify-socket: the path of supervise/notify is too long for a socket; readiness not used"],
+                    None,
+                ),
+                Some(p) => match sys::notify::notify_socket(p) {
+                    Ok(sock) => {
+                        self.ready.socket = Some(sock);
+                        if !self.ready.subreaper {
+                            // Daemonized descendants stay ours, so their messages can be
+                            // traced to the service (notify::sender_is_service).
+                            self.ready.subreaper = sys::notify::set_child_subreaper().is_ok();
+                        }
+                    }
+                    Err(e) => warn(&[b"unable to create supervise/notify"], Some(e)),
+                },
+            }
+        } else if !want_socket && self.ready.socket.is_some() {
+            self.ready.socket = None;
+            if let Some(p) = &self.ready.socket_path {
+                let _ = sys::unlink(p);
+            }
+        }
+        (nfd, want_socket && self.ready.socket.is_some())
+    }
+
+    /// The notification pipe is readable: a newline means ready (then the pipe is done);
+    /// end of file before one means this run will not say so.
+    fn notification_fd(&mut self) {
+        let Some(p) = self.ready.pipe.as_ref() else {
+            return;
+        };
+        let mut buf = [0u8; 512];
+        match sys::read(p.as_fd(), &mut buf) {
+            Ok(0) | Err(_) => self.ready.pipe = None,
+            Ok(n) => {
+                if notify::fd_says_ready(buf.get(..n).unwrap_or(&[])) {
+                    self.ready.pipe = None;
+                    self.feed(Event::Notice(Notice::Ready), now());
+                }
+            }
+        }
+    }
+
+    /// Datagrams on the `sd_notify` socket (at most a bounded number per wake-up, so a
+    /// flood cannot starve control bytes).
+    fn notify_datagrams(&mut self) {
+        let mut buf = [0u8; sys::notify::DATAGRAM_MAX];
+        for _ in 0..64 {
+            let Some(sock) = self.ready.socket.as_ref() else {
+                return;
+            };
+            let d = match sys::notify::recv_datagram(sock.as_fd(), &mut buf) {
+                Ok(Some(d)) => d,
+                Ok(None) | Err(_) => return,
+            };
+            if d.truncated || d.pid <= 0 || !self.sent_by_service(d.pid) {
+                continue;
+            }
+            let Some(m) = notify::parse_datagram(buf.get(..d.len).unwrap_or(&[])) else {
+                continue;
+            };
+            if let Some(t) = m.status {
+                let n = t.len().min(info::TEXT_MAX);
+                if let Some(dst) = self.ready.status.get_mut(..n) {
+                    dst.copy_from_slice(t.get(..n).unwrap_or(&[]));
+                }
+                self.ready.status_len = n;
+            }
+            if m.mainpid.is_some() {
+                self.ready.mainpid = m.mainpid;
+            }
+            // systemd's precedence within a datagram: STOPPING over READY over RELOADING.
+            let n = if m.stopping {
+                Notice::Stopping
+            } else if m.ready {
+                Notice::Ready
+            } else if m.reloading {
+                Notice::Reloading
+            } else {
+                Notice::Info
+            };
+            self.feed(Event::Notice(n), now());
+        }
+    }
+
+    /// Whether `pid` is `./run` or one of its descendants (notify::sender_is_service).
+    fn sent_by_service(&self, pid: sys::pid_t) -> bool {
+        let m = self.core.svc(Which::Main);
+        if m.state != State::Run {
+            return false;
+        }
+        let mut chain = [0i32; notify::MAX_DEPTH];
+        let mut n = 0;
+        let mut p = pid;
+        while n < chain.len() {
+            if let Some(slot) = chain.get_mut(n) {
+                *slot = p;
+            }
+            n += 1;
+            if p <= 1 || p == m.pid {
+                break;
+            }
+            match sys::notify::parent_of(p) {
+                Some(pp) => p = pp,
+                None => break,
+            }
+        }
+        let others = [self.core.svc(Which::Log).pid, self.core.script_pid()];
+        notify::sender_is_service(chain.get(..n).unwrap_or(&[]), m.pid, sys::getpid(), &others)
     }
 
     /// Publishes the state of one service: pid (if changed), stat, status — in that order,
@@ -512,6 +759,7 @@ impl Runsv {
         if replace(pfx, b"stat", f.stat_new, f.stat, stat) == Err(Failed::Open) {
             return;
         }
+        self.publish_info(w, &s);
         let rec = Status {
             when: s.when,
             pid: s.pid as u32,
@@ -532,6 +780,46 @@ impl Runsv {
                 &[b"unable to rename status.new to ", pfx, b"supervise/status"],
                 Some(e),
             ),
+        }
+    }
+}
+
+impl Runsv {
+    /// Writes `supervise/info` (src/info.rs) when it says something new; before `status`,
+    /// so a reader seeing a new record finds the facts of the same run.
+    fn publish_info(&mut self, w: Which, s: &Svc) {
+        let mut i = Info::new();
+        i.pid = s.pid as u32;
+        i.starts = s.starts;
+        i.last = s.last.map(info::End::from_wstat);
+        if s.state == State::Run {
+            i.readiness = s.ready.published();
+            if let state::Ready::Since(t) = s.ready {
+                i.ready_since = Some(t.wall);
+            }
+            if w == Which::Main {
+                i.mainpid = self.ready.mainpid;
+                i.set_status(
+                    self.ready
+                        .status
+                        .get(..self.ready.status_len)
+                        .unwrap_or(&[]),
+                );
+            }
+        }
+        let mut buf = [0u8; info::MAX_LEN];
+        let n = i.pack(&mut buf);
+        let data = buf.get(..n).unwrap_or(&[]);
+        let io = self.io(w);
+        if io.info.get(..io.info_len) == Some(data) {
+            return;
+        }
+        let pfx: &[u8] = if w == Which::Log { b"log/" } else { b"" };
+        if replace(pfx, b"info", io.files.info_new, io.files.info, data).is_ok() {
+            if let Some(dst) = io.info.get_mut(..n) {
+                dst.copy_from_slice(data);
+            }
+            io.info_len = n;
         }
     }
 }

@@ -19,6 +19,7 @@
 //! instead (divergence (c)). Nothing here allocates.
 
 use crate::control::Command;
+use crate::info::Readiness;
 use crate::status::{State, Want};
 use crate::tai::Tai64n;
 use libc::pid_t;
@@ -76,6 +77,53 @@ pub struct Svc {
     pub once: bool,
     /// Monotonic ms before which no start happens (1-second rule, fork-failure pause).
     pub not_before: i64,
+    /// `./run` starts since runsv started.
+    pub starts: u64,
+    /// The run that just ended had been ready for a second or more (kept until its
+    /// restart is decided, through `./finish`).
+    pub ready_long: bool,
+    /// Wait status of the last `./run` that ended.
+    pub last: Option<i32>,
+    /// Readiness of the current run (docs/readiness.md).
+    pub ready: Ready,
+}
+
+/// Readiness of the current run, with the moment it was reached (s6's throttle rule
+/// needs it).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ready {
+    /// No readiness protocol for this run (or no run): started is ready, as in runit.
+    Off,
+    Waiting,
+    Since(Now),
+    Reloading,
+    Stopping,
+}
+
+impl Ready {
+    /// What `supervise/info` says.
+    pub fn published(self) -> Readiness {
+        match self {
+            Ready::Off => Readiness::Off,
+            Ready::Waiting => Readiness::Waiting,
+            Ready::Since(_) => Readiness::Ready,
+            Ready::Reloading => Readiness::Reloading,
+            Ready::Stopping => Readiness::Stopping,
+        }
+    }
+}
+
+/// What a service said about its readiness.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Notice {
+    /// A newline on the notification descriptor, or `READY=1`.
+    Ready,
+    /// `RELOADING=1` (without `READY=1` in the same datagram).
+    Reloading,
+    /// `STOPPING=1`.
+    Stopping,
+    /// Only `STATUS=` or `MAINPID=` changed: publish.
+    Info,
 }
 
 impl Svc {
@@ -92,6 +140,10 @@ impl Svc {
             wstat: 0,
             once: false,
             not_before: 0,
+            starts: 0,
+            ready_long: false,
+            last: None,
+            ready: Ready::Off,
         }
     }
 
@@ -192,12 +244,16 @@ pub enum Event {
     /// exit logic, then the starts that are due. `control_u`: `control/u` exists with the
     /// owner-execute bit (the shell looks only when [`Core::asks_control_u`] says so).
     Tick { control_u: bool },
-    /// The start asked for with [`Action::Spawn`] succeeded.
+    /// The start asked for with [`Action::Spawn`] succeeded; `readiness`: the run has a
+    /// readiness protocol (`notification-fd` or `notify-socket`).
     Spawned {
         which: Which,
         prog: Prog,
         pid: pid_t,
+        readiness: bool,
     },
+    /// The running `./run` (or one of its processes) said something about readiness.
+    Notice(Notice),
     /// ... failed to fork (the shell has warned).
     SpawnFailed { which: Which, prog: Prog },
     /// ... was a `control/<c>` script that does not exist or is not executable (or could
@@ -302,6 +358,14 @@ impl Core {
         self.svc[0].pid
     }
 
+    /// The running `control/<c>` script, 0 when none.
+    pub fn script_pid(&self) -> pid_t {
+        match self.script {
+            Script::Running { pid, .. } => pid,
+            Script::None | Script::Asked(_) => 0,
+        }
+    }
+
     fn script_busy(&self) -> bool {
         match self.script {
             Script::None => false,
@@ -364,7 +428,13 @@ impl Core {
             } => self.reaped(pid, wstat, finish_exists, now, &mut out),
             Event::Term => self.command(Which::Main, Command::Exit.byte(), &mut out),
             Event::Tick { control_u } => self.tick(control_u, now, &mut out),
-            Event::Spawned { which, prog, pid } => self.spawned(which, prog, pid, now, &mut out),
+            Event::Spawned {
+                which,
+                prog,
+                pid,
+                readiness,
+            } => self.spawned(which, prog, pid, readiness, now, &mut out),
+            Event::Notice(n) => self.notice(n, now, &mut out),
             Event::SpawnFailed { which, prog } => match prog {
                 Prog::Run | Prog::Finish => {
                     self.svc_mut(which).not_before = now.mono + FORK_RETRY_MS;
@@ -569,7 +639,15 @@ impl Core {
         }
     }
 
-    fn spawned(&mut self, w: Which, prog: Prog, pid: pid_t, now: Now, out: &mut Actions) {
+    fn spawned(
+        &mut self,
+        w: Which,
+        prog: Prog,
+        pid: pid_t,
+        readiness: bool,
+        now: Now,
+        out: &mut Actions,
+    ) {
         match prog {
             Prog::Control(_) => {
                 if let Script::Asked(then) = self.script {
@@ -581,6 +659,12 @@ impl Core {
                 if prog == Prog::Run {
                     s.when = now.wall;
                     s.state = State::Run;
+                    s.starts += 1;
+                    s.ready = if readiness {
+                        Ready::Waiting
+                    } else {
+                        Ready::Off
+                    };
                 }
                 s.pid = pid;
                 s.paused = false;
@@ -613,6 +697,7 @@ impl Core {
             l.pid = 0;
             l.state = State::Down;
             l.term = false;
+            l.last = Some(wstat);
             l.when = now.wall;
             if within_a_second(started, now.wall) {
                 l.not_before = now.mono + THROTTLE_MS;
@@ -627,7 +712,14 @@ impl Core {
         m.pid = 0;
         m.term = false;
         if m.state != State::Finish {
+            // s6's rule: a run that was ready for a second or more restarts at once.
+            m.ready_long = match m.ready {
+                Ready::Since(t) => now.mono - t.mono >= THROTTLE_MS,
+                Ready::Off | Ready::Waiting | Ready::Reloading | Ready::Stopping => false,
+            };
+            m.ready = Ready::Off;
             m.wstat = wstat;
+            m.last = Some(wstat);
             if finish_exists {
                 // ./finish starts at the tick; the timestamp stays the ./run start (§5).
                 m.state = State::Finish;
@@ -639,9 +731,32 @@ impl Core {
         m.state = State::Down;
         m.when = now.wall;
         // The 1-second rule, measured from the ./run start, as runit does.
-        if within_a_second(started, now.wall) {
+        if within_a_second(started, now.wall) && !m.ready_long {
             m.not_before = now.mono + THROTTLE_MS;
         }
+        m.ready_long = false;
+        out.push(Action::Publish(Which::Main));
+    }
+
+    /// Readiness news from the running `./run`. The caller applies systemd's precedence
+    /// within one datagram (`STOPPING` over `READY` over `RELOADING`); here a stopping
+    /// service stays stopping, and the first `READY` of a run, or the one that ends a
+    /// reload, sets the moment it became ready.
+    fn notice(&mut self, n: Notice, now: Now, out: &mut Actions) {
+        let m = self.svc_mut(Which::Main);
+        if m.state != State::Run || m.pid == 0 || m.ready == Ready::Off {
+            return;
+        }
+        m.ready = match (n, m.ready) {
+            (_, Ready::Stopping) | (Notice::Stopping, _) => Ready::Stopping,
+            (Notice::Info, r) => r,
+            (Notice::Ready, Ready::Since(t)) => Ready::Since(t),
+            (Notice::Ready, Ready::Off | Ready::Waiting | Ready::Reloading) => Ready::Since(now),
+            (
+                Notice::Reloading,
+                Ready::Off | Ready::Waiting | Ready::Since(_) | Ready::Reloading,
+            ) => Ready::Reloading,
+        };
         out.push(Action::Publish(Which::Main));
     }
 

@@ -136,6 +136,7 @@ fn drive(core: &mut Core, ev: Event, at: i64, scripts: &[u8]) -> String {
                             which: w,
                             prog,
                             pid: next_pid - 1,
+                            readiness: false,
                         }
                     }
                 };
@@ -844,4 +845,135 @@ fn restart_during_a_slow_script() {
         "run(main) pub(main)"
     );
     assert!(!c.asks_control_u(T0));
+}
+
+fn spawned_with_readiness(c: &mut Core, at: i64) {
+    drive(c, Event::Tick { control_u: false }, at, b"");
+    // drive answered without readiness; start over with it, as the shell would.
+    let m = c.svc_mut(Which::Main);
+    m.ready = Ready::Waiting;
+}
+
+/// Readiness notices (docs/readiness.md): waiting → ready (the first READY sets the
+/// moment), RELOADING → not ready until READY, STOPPING stays; news about a run without
+/// readiness, or about no run, changes nothing.
+#[test]
+fn readiness_notices() {
+    use Notice::{Info, Reloading, Stopping};
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    spawned_with_readiness(&mut c, T0);
+    let ready = |c: &Core| c.svc(Which::Main).ready;
+    assert_eq!(ready(&c), Ready::Waiting);
+    assert_eq!(drive(&mut c, Event::Notice(Info), T0 + 1, b""), "pub(main)");
+    assert_eq!(ready(&c), Ready::Waiting);
+    assert_eq!(
+        drive(&mut c, Event::Notice(Notice::Ready), T0 + 5, b""),
+        "pub(main)"
+    );
+    assert_eq!(ready(&c), Ready::Since(now(T0 + 5)));
+    drive(&mut c, Event::Notice(Notice::Ready), T0 + 9, b"");
+    assert_eq!(
+        ready(&c),
+        Ready::Since(now(T0 + 5)),
+        "a repeated READY keeps the moment"
+    );
+    drive(&mut c, Event::Notice(Reloading), T0 + 10, b"");
+    assert_eq!(ready(&c), Ready::Reloading);
+    drive(&mut c, Event::Notice(Notice::Ready), T0 + 20, b"");
+    assert_eq!(
+        ready(&c),
+        Ready::Since(now(T0 + 20)),
+        "READY ends the reload"
+    );
+    drive(&mut c, Event::Notice(Stopping), T0 + 30, b"");
+    drive(&mut c, Event::Notice(Notice::Ready), T0 + 31, b"");
+    assert_eq!(ready(&c), Ready::Stopping, "no resurrection after STOPPING");
+    // Without readiness configured, notices are ignored.
+    let mut c = core_with(svc(State::Run, Want::Up, 100));
+    assert_eq!(drive(&mut c, Event::Notice(Notice::Ready), T0, b""), "");
+    assert_eq!(ready(&c), Ready::Off);
+    // And a finished run loses its readiness.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    spawned_with_readiness(&mut c, T0);
+    drive(&mut c, Event::Notice(Notice::Ready), T0 + 5, b"");
+    let reaped = Event::Reaped {
+        pid: 101,
+        wstat: 0,
+        finish_exists: true,
+    };
+    drive(&mut c, reaped, T0 + 10, b"");
+    assert_eq!(ready(&c), Ready::Off);
+    assert_eq!(
+        drive(&mut c, Event::Notice(Notice::Ready), T0 + 11, b""),
+        "",
+        "finish is no run"
+    );
+}
+
+/// s6's throttle rule: a run that was ready for a second or more restarts at once. A run
+/// that lived a second or more is never throttled by runit's rule either, so this only
+/// shows when the wall clock (runit's measure) was set back meanwhile: readiness is
+/// measured on the monotonic clock. A run ready for less keeps runit's 1-second rule, and
+/// ./finish in between does not lose the verdict.
+#[test]
+fn ready_for_a_second_restarts_at_once() {
+    let reaped = |pid, fin| Event::Reaped {
+        pid,
+        wstat: 0,
+        finish_exists: fin,
+    };
+    let tick = Event::Tick { control_u: false };
+    let stepped_back = |ms: i64| Now {
+        wall: now(ms - 10_000).wall,
+        mono: ms,
+    };
+    // Started at T0, ready at once, died 2 s later by the monotonic clock, with the wall
+    // clock set back 10 s meanwhile.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    spawned_with_readiness(&mut c, T0);
+    drive(&mut c, Event::Notice(Notice::Ready), T0, b"");
+    c.step(reaped(101, false), stepped_back(T0 + 2000));
+    assert_eq!(c.deadline(T0 + 2000), None, "restart at once");
+    // The same without readiness: runit's wall-clock rule throttles it.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    drive(&mut c, tick, T0, b"");
+    c.step(reaped(101, false), stepped_back(T0 + 2000));
+    assert_eq!(c.deadline(T0 + 2000), Some(T0 + 2000 + THROTTLE_MS));
+    // Ready for only 0.5 s, died 0.9 s after its start: runit's rule holds.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    spawned_with_readiness(&mut c, T0);
+    drive(&mut c, Event::Notice(Notice::Ready), T0 + 400, b"");
+    drive(&mut c, reaped(101, false), T0 + 900, b"");
+    assert_eq!(c.deadline(T0 + 900), Some(T0 + 1900));
+    // Ready long enough, then ./finish, then the clock step: still at once.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    spawned_with_readiness(&mut c, T0);
+    drive(&mut c, Event::Notice(Notice::Ready), T0, b"");
+    drive(&mut c, reaped(101, true), T0 + 1500, b"");
+    assert_eq!(drive(&mut c, tick, T0 + 1500, b""), "finish pub(main)");
+    c.step(reaped(101, false), stepped_back(T0 + 1700));
+    assert_eq!(c.deadline(T0 + 1700), None);
+}
+
+/// The counters of supervise/info: starts, and how the last run ended.
+#[test]
+fn starts_and_last_end_are_counted() {
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let tick = Event::Tick { control_u: false };
+    drive(&mut c, tick, T0, b"");
+    assert_eq!(
+        (c.svc(Which::Main).starts, c.svc(Which::Main).last),
+        (1, None)
+    );
+    let reaped = Event::Reaped {
+        pid: 101,
+        wstat: 9, // killed by SIGKILL
+        finish_exists: false,
+    };
+    drive(&mut c, reaped, T0 + 5000, b"");
+    drive(&mut c, tick, T0 + 5000, b"");
+    assert_eq!(
+        (c.svc(Which::Main).starts, c.svc(Which::Main).last),
+        (2, Some(9))
+    );
 }
