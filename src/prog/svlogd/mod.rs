@@ -113,8 +113,8 @@ pub fn format_stamp(level: u8, t: Tai64n, out: &mut [u8; 32]) -> usize {
     w.at
 }
 
-/// Appends to a fixed buffer; what does not fit is dropped (a stamp is at most 32 bytes:
-/// a 20-digit year would still fit).
+/// Appends to a fixed buffer; what does not fit is cut, never a panic (a stamp with a
+/// year of up to 10 digits fits in 32 bytes).
 struct Cursor<'a> {
     out: &'a mut [u8; 32],
     at: usize,
