@@ -6,6 +6,9 @@
 #   plain   no timestamps, default size rotation (s1000000), n0 so every line stays
 #   tt      -tt (multilog: t, s6-log: T), otherwise as plain
 #   ttrot   -tt with s10000000 n5 (only the newest files stay)
+# `ours-b64k` is runit-rs with -b 65536: each read takes at most -b bytes and is written
+# before the next (what a SIGKILL can lose), so the default -b 1024 costs two system calls
+# per KiB, as in runit.
 # For each run: CPU time (user+sys) of the logger, wall time, MB/s, ratio to runit's CPU
 # time, and a check that the files kept hold exactly the input's last bytes, timestamps
 # stripped (every line when nothing was pruned), line count included.
@@ -95,6 +98,8 @@ for mode in plain tt ttrot; do
     run runit "$mode" $strip "$RUNIT" $sv d
     run ours "$mode" $strip "$OURS" $sv d
     # shellcheck disable=SC2086
+    run ours-b64k "$mode" $strip "$OURS" -b 65536 $sv d
+    # shellcheck disable=SC2086
     run multilog "$mode" $strip "$MULTILOG" $ml ./d
     if [ -n "$S6LOG" ]; then
         # shellcheck disable=SC2086
@@ -106,7 +111,7 @@ echo
 echo "CPU time relative to runit's svlogd (lower is better):"
 for mode in plain tt ttrot; do
     line="  $mode:"
-    for name in ours multilog s6-log cat; do
+    for name in ours ours-b64k multilog s6-log cat; do
         v=${CPU[$name/$mode]:-}
         [ -n "$v" ] || continue
         line="$line  $name $(echo "scale=3; $v / ${CPU[runit/$mode]}" | bc)"

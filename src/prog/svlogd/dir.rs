@@ -3,11 +3,25 @@
 //! never-drop retry loops for a failing or full disk.
 //!
 //! Output is batched: a directory's bytes collect in `buf` and go out in one `write(2)`
-//! per input chunk (or per `FLUSH_AT` bytes), but the size rule is applied byte-exactly
-//! as the bytes are queued, so files are cut at the same points as runit's one write per
-//! line cuts them.
+//! per input chunk (one read of at most `-b` bytes, or per `FLUSH_AT` bytes), but the size
+//! rule is applied byte-exactly as the bytes are queued, so files are cut at the same
+//! points as runit's one write per line cuts them.
+//!
+//! The `pausing:` retries wait runit's 3 seconds on the self-pipe instead of in `sleep`:
+//! a TERM or HUP makes the operation give up (the event loop then exits or reopens), so a
+//! directory that cannot be written or rotated (full disk, directory deleted) never makes
+//! svlogd deaf (svlogd.md §11; docs/svlogd.md "Pausing").
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
-use super::config::{Config, Selection, Warning};
+use super::config::{self, Config, Selection, Warning};
 use crate::msg;
 use crate::spawn::{spawn, OnFail};
 use crate::sys::{self, AsFd, BorrowedFd, Errno, OwnedFd, RawFd};
@@ -31,6 +45,8 @@ pub struct Ctx {
     pub wd: BorrowedFd<'static>,
     /// `-l`: the processed length of a line.
     pub len: u64,
+    /// The signal self-pipe, watched while pausing.
+    pub selfpipe: BorrowedFd<'static>,
 }
 
 /// A running processor: its pid and the `@….u` it works on.
@@ -79,19 +95,29 @@ fn warn_errno(parts: &[&[u8]], e: Errno) {
     msg::warn_errno(parts, e);
 }
 
-/// `svlogd: pausing: WHAT: DIR: <err>`, then runit's 3-second pause.
-fn pause(what: &[u8], dir: &[u8], e: Errno) {
+/// `svlogd: pausing: WHAT: <err>`, then runit's 3-second pause, watching for signals.
+/// False when the operation must give up instead of retrying: a TERM or HUP arrived (or
+/// is being acted on), and the event loop is to exit or reopen (then nothing is printed).
+fn pause(ctx: Ctx, what: &[&[u8]], e: Errno) -> bool {
+    if super::giving_up() {
+        return false;
+    }
     super::err_flush();
-    msg::say(msg::Kind::Pausing, &[what, b": ", dir], Some(e));
-    sys::sleep_ms(PAUSE_MS);
+    msg::say(msg::Kind::Pausing, what, Some(e));
+    super::sleep_watching(ctx.selfpipe, PAUSE_MS)
 }
 
-/// Retries `op` forever, pausing after each failure (svlogd.md §11).
-fn retry<T>(what: &[u8], dir: &[u8], mut op: impl FnMut() -> sys::Res<T>) -> T {
+/// Retries `op`, pausing after each failure (svlogd.md §11), until it works (`Some`) or a
+/// TERM or HUP makes it give up (`None`).
+fn retry<T>(ctx: Ctx, what: &[u8], dir: &[u8], mut op: impl FnMut() -> sys::Res<T>) -> Option<T> {
     loop {
         match op() {
-            Ok(v) => return v,
-            Err(e) => pause(what, dir, e),
+            Ok(v) => return Some(v),
+            Err(e) => {
+                if !pause(ctx, &[what, b": ", dir], e) {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -101,13 +127,27 @@ fn c(b: &[u8]) -> CString {
     CString::new(b).unwrap_or_default()
 }
 
+/// `@<tai64n>.<suffix>`, the name of a rotated file.
+fn old_name(t: Tai64n, suffix: u8) -> [u8; OLD_NAME_LEN] {
+    let mut name = [0u8; OLD_NAME_LEN];
+    let (label, dot_suffix) = name.split_at_mut(25);
+    label.copy_from_slice(&t.label());
+    dot_suffix.copy_from_slice(&[b'.', suffix]);
+    name
+}
+
+/// The same name with another suffix (`@X.u` → `@X.t`, `@X.s`).
+fn with_suffix(mut name: [u8; OLD_NAME_LEN], suffix: u8) -> [u8; OLD_NAME_LEN] {
+    if let Some(last) = name.last_mut() {
+        *last = suffix;
+    }
+    name
+}
+
 /// A fresh `@<tai64n>.<suffix>` name that does not exist yet in the current directory.
 fn fresh_name(suffix: u8) -> [u8; OLD_NAME_LEN] {
     loop {
-        let mut name = [0u8; OLD_NAME_LEN];
-        name[..25].copy_from_slice(&Tai64n::now().label());
-        name[25] = b'.';
-        name[26] = suffix;
+        let name = old_name(Tai64n::now(), suffix);
         if sys::lstat(&c(&name)).is_err() {
             return name;
         }
@@ -115,7 +155,7 @@ fn fresh_name(suffix: u8) -> [u8; OLD_NAME_LEN] {
 }
 
 fn is_old_name(n: &[u8]) -> bool {
-    n.len() == OLD_NAME_LEN && n[0] == b'@'
+    n.len() == OLD_NAME_LEN && n.first() == Some(&b'@')
 }
 
 impl LogDir {
@@ -144,27 +184,30 @@ impl LogDir {
         self.fd.is_some()
     }
 
+    /// Whether all queued output went out (false after a write gave up).
+    pub fn written(&self) -> bool {
+        self.buf.is_empty() || !self.functional()
+    }
+
     fn to_wd(&self) {
         let wd = self.ctx.wd;
-        loop {
-            match sys::fchdir(wd) {
-                Ok(()) => return,
-                Err(e) => {
-                    super::err_flush();
-                    msg::say(
-                        msg::Kind::Pausing,
-                        &[b"unable to change to initial working directory"],
-                        Some(e),
-                    );
-                    sys::sleep_ms(PAUSE_MS);
-                }
+        while let Err(e) = sys::fchdir(wd) {
+            if !pause(
+                self.ctx,
+                &[b"unable to change to initial working directory"],
+                e,
+            ) {
+                return;
             }
         }
     }
 
-    fn to_dir(&self, what: &[u8]) {
-        let Some(fd) = self.fd.as_ref() else { return };
-        retry(what, &self.name, || sys::fchdir(fd.as_fd()));
+    /// Enters the directory; false if that gave up (TERM or HUP while pausing).
+    fn to_dir(&self, what: &[u8]) -> bool {
+        let Some(fd) = self.fd.as_ref() else {
+            return false;
+        };
+        retry(self.ctx, what, &self.name, || sys::fchdir(fd.as_fd())).is_some()
     }
 
     /// Gives up a directory that failed to open after its fd was opened.
@@ -180,11 +223,13 @@ impl LogDir {
 
     /// Opens the directory (svlogd.md §2); `shared` is runit's one config buffer (quirk §2.4).
     /// Returns whether the directory is functional.
+    ///
+    /// Output still queued from before a HUP (a write that gave up) is kept and goes to
+    /// the reopened `current`.
     pub fn open(&mut self, shared: &mut Vec<u8>) -> bool {
         self.cfg = Config::default();
         self.sel.dir = true;
         self.size = 0;
-        self.buf.clear();
         self.proc = None;
         let fd = match sys::cstr(&self.name)
             .and_then(|p| sys::open(&p, libc::O_RDONLY | libc::O_NDELAY, 0))
@@ -219,10 +264,16 @@ impl LogDir {
                 return false;
             }
         }
-        let text: Option<Vec<u8>> = match sys::read_file(c"config", usize::MAX - 1) {
+        // Bounded (and non-blocking: a FIFO reads as empty): a `config` that is a link
+        // to /dev/zero costs CONFIG_MAX, not all memory.
+        let text: Option<Vec<u8>> = match sys::read_file(c"config", config::CONFIG_MAX) {
             Ok(t) => {
-                *shared = t.data.clone();
-                Some(t.data)
+                if t.truncated {
+                    warn(&[b"config too long, ignoring the rest: ", &self.name]);
+                }
+                let used = config::usable(&t.data, t.truncated).to_vec();
+                shared.clone_from(&used);
+                Some(used)
             }
             Err(Errno::NOENT) => None,
             Err(e) => {
@@ -233,10 +284,10 @@ impl LogDir {
                     shared.clear();
                 }
                 let first = match shared.iter().position(|&b| b == b'\n') {
-                    Some(i) => shared[..=i].to_vec(),
-                    None => shared.clone(),
+                    Some(i) => shared.get(..=i).unwrap_or(shared),
+                    None => shared,
                 };
-                Some(first)
+                Some(first.to_vec())
             }
         };
         if let Some(text) = text {
@@ -255,9 +306,13 @@ impl LogDir {
             Ok(st) if st.size > 0 && st.mode & 0o100 == 0 => {
                 // Not closed cleanly: keep it aside, never processed (§2.5).
                 let name = fresh_name(b'u');
-                retry(b"unable to rename current", &self.name, || {
+                let renamed = retry(self.ctx, b"unable to rename current", &self.name, || {
                     sys::rename(&c(b"current"), &c(&name))
                 });
+                if renamed.is_none() {
+                    self.abandon();
+                    return false;
+                }
                 self.prune(None);
             }
             Ok(st) => {
@@ -271,29 +326,38 @@ impl LogDir {
                 return false;
             }
         }
-        self.cur = Some(self.open_current(b"unable to open current"));
+        self.cur = self.open_current(b"unable to open current");
+        if self.cur.is_none() {
+            self.abandon();
+            return false;
+        }
+        self.size = self.size.saturating_add(self.buf.len() as u64);
         if self.ctx.verbose {
             let what: &[u8] = if appending { b"append: " } else { b"new: " };
             info(&[what, &self.name, b"/current"]);
         }
-        self.deadline = sys::now_mono_ms() + (self.cfg.time as i64).saturating_mul(1000);
+        self.deadline = sys::now_mono_ms().saturating_add(self.cfg.time_ms());
         self.to_wd();
         true
     }
 
-    /// Opens `current` for appending, mode exactly 0644 (cwd: the directory).
-    fn open_current(&self, what: &[u8]) -> OwnedFd {
-        let fd = retry(what, &self.name, || {
+    /// Opens `current` for appending, mode exactly 0644 (cwd: the directory); `None` if
+    /// that gave up (TERM or HUP while pausing).
+    fn open_current(&self, what: &[u8]) -> Option<OwnedFd> {
+        let fd = retry(self.ctx, what, &self.name, || {
             sys::open(
                 &c(b"current"),
                 libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NDELAY,
                 0o600,
             )
-        });
-        retry(b"unable to set mode of current", &self.name, || {
-            sys::fchmod(fd.as_fd(), 0o644)
-        });
-        fd
+        })?;
+        retry(
+            self.ctx,
+            b"unable to set mode of current",
+            &self.name,
+            || sys::fchmod(fd.as_fd(), 0o644),
+        )?;
+        Some(fd)
     }
 
     /// Queues bytes for `current`, rotating by the size rule (§6): before each write, a
@@ -301,7 +365,7 @@ impl LogDir {
     #[inline]
     pub fn put(&mut self, mut b: &[u8]) {
         let s = self.cfg.size;
-        if s == 0 || self.size + b.len() as u64 <= s {
+        if s == 0 || self.size.saturating_add(b.len() as u64) <= s {
             self.buf.extend_from_slice(b);
             self.size += b.len() as u64;
         } else {
@@ -309,10 +373,18 @@ impl LogDir {
                 if self.size >= s {
                     self.rotate();
                 }
-                let k = ((s - self.size) as usize).min(b.len());
-                self.buf.extend_from_slice(&b[..k]);
+                // A rotation that gave up leaves `size` at `s`: the rest goes to this
+                // `current` all the same (TERM or HUP follows at once).
+                let room = usize::try_from(s.saturating_sub(self.size)).unwrap_or(usize::MAX);
+                let k = if room == 0 {
+                    b.len()
+                } else {
+                    room.min(b.len())
+                };
+                let (now, later) = b.split_at(k);
+                self.buf.extend_from_slice(now);
                 self.size += k as u64;
-                b = &b[k..];
+                b = later;
             }
         }
         if self.buf.len() >= FLUSH_AT {
@@ -330,32 +402,42 @@ impl LogDir {
         }
     }
 
-    /// Writes the pending output; never gives up (§11).
-    pub fn flush(&mut self) {
-        let Some(cur) = self.cur.take() else { return };
+    /// Writes the pending output, pausing and retrying while that fails (§11); svlogd
+    /// reads nothing meanwhile. Gives up only for a TERM or HUP: then false, and what was
+    /// not written stays queued (a HUP writes it to the reopened `current`).
+    pub fn flush(&mut self) -> bool {
+        let Some(cur) = self.cur.take() else {
+            return self.buf.is_empty();
+        };
         let mut off = 0;
-        while off < self.buf.len() {
-            match sys::write(cur.as_fd(), &self.buf[off..]) {
-                Ok(0) => pause(b"unable to write to current", &self.name, Errno::IO),
-                Ok(n) => off += n,
-                Err(e) => {
-                    if e == Errno::NOSPC
-                        && self.cfg.nummin < self.cfg.num
-                        && self.delete_for_space()
-                    {
-                        continue;
-                    }
-                    pause(b"unable to write to current", &self.name, e);
+        let mut done = true;
+        while let Some(rest) = self.buf.get(off..).filter(|r| !r.is_empty()) {
+            let e = match sys::write(cur.as_fd(), rest) {
+                Ok(0) => Errno::IO,
+                Ok(n) => {
+                    off += n;
+                    continue;
                 }
+                Err(e) => e,
+            };
+            if e == Errno::NOSPC && self.cfg.nummin < self.cfg.num && self.delete_for_space() {
+                continue;
+            }
+            if !pause(self.ctx, &[b"unable to write to current: ", &self.name], e) {
+                done = false;
+                break;
             }
         }
         self.cur = Some(cur);
-        self.buf.clear();
+        self.buf.drain(..off.min(self.buf.len()));
+        done
     }
 
     /// Disk full with N < n: deletes the oldest `@` file if more than N exist (§11).
     fn delete_for_space(&mut self) -> bool {
-        self.to_dir(b"unable to change directory, want remove old logfile");
+        if !self.to_dir(b"unable to change directory, want remove old logfile") {
+            return false;
+        }
         let mut done = false;
         match sys::dir_names(c".") {
             Err(e) => warn_errno(
@@ -396,7 +478,7 @@ impl LogDir {
         let mut count = 0u64;
         let mut oldest: Option<&Vec<u8>> = None;
         for n in names.iter().filter(|n| is_old_name(n)) {
-            if n[OLD_NAME_LEN - 1] == b't' {
+            if n.last() == Some(&b't') {
                 if let Err(e) = sys::unlink(&c(n)) {
                     warn_errno(&[b"unable to unlink processor leftover: ", n], e);
                 }
@@ -425,7 +507,8 @@ impl LogDir {
     }
 
     /// Rotates `current` (§6): does nothing when it is empty, except resetting an expired
-    /// `t` timer.
+    /// `t` timer. A rotation that gives up (TERM or HUP while pausing) leaves `current` as
+    /// it was, or, past the rename, without a `current` until the reopen.
     pub fn rotate(&mut self) {
         if !self.functional() {
             return;
@@ -433,7 +516,7 @@ impl LogDir {
         if self.cfg.time > 0 {
             let now = sys::now_mono_ms();
             if now >= self.deadline {
-                self.deadline = now + (self.cfg.time as i64).saturating_mul(1000);
+                self.deadline = now.saturating_add(self.cfg.time_ms());
             }
         }
         if self.size == 0 {
@@ -441,9 +524,16 @@ impl LogDir {
         }
         if self.proc.is_some() {
             self.wait_processor();
+            if self.proc.is_some() {
+                return;
+            }
         }
-        self.flush();
-        self.to_dir(b"unable to change directory, want rotate");
+        if !self.flush() {
+            return;
+        }
+        if !self.to_dir(b"unable to change directory, want rotate") {
+            return;
+        }
         let suffix = if self.cfg.processor.is_some() {
             b'u'
         } else {
@@ -451,12 +541,27 @@ impl LogDir {
         };
         let name = fresh_name(suffix);
         if let Some(cur) = self.cur.take() {
-            retry(b"unable to fsync current logfile", &self.name, || {
-                sys::fsync(cur.as_fd())
+            let closed = retry(
+                self.ctx,
+                b"unable to fsync current logfile",
+                &self.name,
+                || sys::fsync(cur.as_fd()),
+            )
+            .and_then(|()| {
+                retry(
+                    self.ctx,
+                    b"unable to set mode of current",
+                    &self.name,
+                    || sys::fchmod(cur.as_fd(), 0o744),
+                )
             });
-            retry(b"unable to set mode of current", &self.name, || {
-                sys::fchmod(cur.as_fd(), 0o744)
-            });
+            if closed.is_none() {
+                self.cur = Some(cur);
+                self.to_wd();
+                return;
+            }
+            // Kept until the rename: if that gives up, this is still `current`.
+            self.cur = Some(cur);
         }
         if self.ctx.verbose {
             let mut b = [0u8; 20];
@@ -469,10 +574,19 @@ impl LogDir {
                 crate::fmt_u64(self.size, &mut b),
             ]);
         }
-        retry(b"unable to rename current", &self.name, || {
+        let renamed = retry(self.ctx, b"unable to rename current", &self.name, || {
             sys::rename(&c(b"current"), &c(&name))
         });
-        self.cur = Some(self.open_current(b"unable to create new current"));
+        if renamed.is_none() {
+            // Still `current`, open again: back to the mode of an open one.
+            if let Some(cur) = self.cur.as_ref() {
+                let _ = sys::fchmod(cur.as_fd(), 0o644);
+            }
+            self.to_wd();
+            return;
+        }
+        self.cur = None;
+        self.cur = self.open_current(b"unable to create new current");
         self.size = 0;
         self.prune(Some(&name));
         if self.cfg.processor.is_some() {
@@ -486,8 +600,7 @@ impl LogDir {
         let Some(cmd) = self.cfg.processor.clone() else {
             return;
         };
-        let mut tname = name;
-        tname[OLD_NAME_LEN - 1] = b't';
+        let tname = with_suffix(name, b't');
         let (u, t) = (c(&name), c(&tname));
         let (state, newstate, sh) = (c(b"state"), c(b"newstate"), c(b"/bin/sh"));
         let argv = match sys::Argv::new(&[b"sh".as_slice(), b"-c", &cmd]) {
@@ -515,7 +628,11 @@ impl LogDir {
             );
             match spawned {
                 Ok(pid) => break pid,
-                Err(e) => pause(b"unable to fork for processor", dir, e),
+                Err(e) => {
+                    if !pause(self.ctx, &[b"unable to fork for processor: ", dir], e) {
+                        return;
+                    }
+                }
             }
         };
         self.proc = Some(Processor { pid, name });
@@ -524,9 +641,11 @@ impl LogDir {
     /// Waits (blocking) until the processor has succeeded, restarting it after failures.
     pub fn wait_processor(&mut self) {
         while let Some(p) = self.proc {
-            let ex = retry(b"error waiting for processor", &self.name, || {
+            let Some(ex) = retry(self.ctx, b"error waiting for processor", &self.name, || {
                 sys::wait_pid(p.pid)
-            });
+            }) else {
+                return;
+            };
             self.processor_exited(ex);
         }
     }
@@ -542,11 +661,11 @@ impl LogDir {
         let Some(p) = self.proc.take() else {
             return;
         };
-        let mut tname = p.name;
-        tname[OLD_NAME_LEN - 1] = b't';
-        let mut sname = p.name;
-        sname[OLD_NAME_LEN - 1] = b's';
-        self.to_dir(b"unable to change directory, want processor");
+        let tname = with_suffix(p.name, b't');
+        let sname = with_suffix(p.name, b's');
+        if !self.to_dir(b"unable to change directory, want processor") {
+            return;
+        }
         if ex.exited() && ex.code() != 0 {
             warn(&[b"processor failed, restart: ", &self.name]);
             let _ = sys::unlink(&c(&tname));
@@ -554,18 +673,32 @@ impl LogDir {
             self.to_wd();
             return;
         }
-        retry(b"unable to rename processed", &self.name, || {
+        let published = retry(self.ctx, b"unable to rename processed", &self.name, || {
             sys::rename(&c(&tname), &c(&sname))
+        })
+        .and_then(|()| {
+            retry(
+                self.ctx,
+                b"unable to set mode of processed",
+                &self.name,
+                || sys::chmod(&c(&sname), 0o744),
+            )
         });
-        retry(b"unable to set mode of processed", &self.name, || {
-            sys::chmod(&c(&sname), 0o744)
-        });
+        if published.is_none() {
+            self.to_wd();
+            return;
+        }
         if sys::unlink(&c(&p.name)).is_err() {
             warn(&[b"unable to unlink: ", &self.name, b"/", &p.name]);
         }
-        retry(b"unable to rename state", &self.name, || {
+        if retry(self.ctx, b"unable to rename state", &self.name, || {
             sys::rename(&c(b"newstate"), &c(b"state"))
-        });
+        })
+        .is_none()
+        {
+            self.to_wd();
+            return;
+        }
         if self.ctx.verbose {
             info(&[b"processed: ", &self.name, b"/", &sname]);
         }
@@ -578,17 +711,27 @@ impl LogDir {
     }
 
     /// Closes the directory cleanly: flush, fsync, `current` 0744, release the lock.
+    /// Each step pauses and retries as in runit unless svlogd is giving up (TERM, HUP):
+    /// then each is tried once.
     pub fn close(&mut self) {
         if !self.functional() {
             return;
         }
         self.flush();
         if let Some(cur) = self.cur.take() {
-            retry(b"unable to fsync current logfile", &self.name, || {
-                sys::fsync(cur.as_fd())
-            });
-            retry(b"unable to set mode of current", &self.name, || {
-                sys::fchmod(cur.as_fd(), 0o744)
+            let _ = retry(
+                self.ctx,
+                b"unable to fsync current logfile",
+                &self.name,
+                || sys::fsync(cur.as_fd()),
+            )
+            .and_then(|()| {
+                retry(
+                    self.ctx,
+                    b"unable to set mode of current",
+                    &self.name,
+                    || sys::fchmod(cur.as_fd(), 0o744),
+                )
             });
         }
         self.lock = None;

@@ -6,6 +6,15 @@
 //! through raw, so endless lines and binary data cost no more than short ones. Lines that
 //! lie wholly inside one input chunk are handed over without copying when no replacement
 //! is configured, which is what makes batching cheap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use crate::sys::logio::memchr;
 
@@ -39,20 +48,33 @@ impl Replace {
     pub fn new(with: u8, extra: &[u8]) -> Replace {
         let mut r = Replace::off();
         for (i, t) in r.table.iter_mut().enumerate() {
-            if !(0x20..=0x7e).contains(&i) {
+            if !(0x20..=0x7e).contains(&i) || extra.contains(&(i as u8)) {
                 *t = with;
             }
-        }
-        for &b in extra {
-            r.table[b as usize] = with;
         }
         r.on = true;
         r
     }
 
+    // A u8 always indexes a table of 256: `get` would only hide that (and this is the
+    // per-byte path of -r/-R).
+    #[allow(clippy::indexing_slicing)]
     fn apply(&self, from: &[u8], to: &mut Vec<u8>) {
-        to.extend(from.iter().map(|&b| self.table[b as usize]));
+        to.extend(from.iter().map(|&b| self.table[usize::from(b)]));
     }
+}
+
+/// `data` before and after the byte at `i` (a newline that `memchr` found).
+fn around(data: &[u8], i: usize) -> (&[u8], &[u8]) {
+    (
+        data.get(..i).unwrap_or(data),
+        data.get(i + 1..).unwrap_or(&[]),
+    )
+}
+
+/// The first `k` bytes of `data` (all of it if shorter) and the rest.
+fn cut(data: &[u8], k: usize) -> (&[u8], &[u8]) {
+    data.split_at_checked(k).unwrap_or((data, &[]))
 }
 
 /// The splitter's state between chunks.
@@ -85,6 +107,12 @@ impl<T: Copy> Splitter<T> {
         self.in_tail || self.stamp.is_some()
     }
 
+    /// How many bytes of an unfinished line are held (not yet handed to the sink): fewer
+    /// than `len`.
+    pub fn held(&self) -> usize {
+        self.partial.len()
+    }
+
     fn emit_head<S: Sink<T>>(&mut self, sink: &mut S, stamp: T, raw: &[u8], long: bool) {
         if self.replace.on {
             let mut s = std::mem::take(&mut self.scratch);
@@ -103,12 +131,13 @@ impl<T: Copy> Splitter<T> {
             if self.in_tail {
                 match memchr(b'\n', data) {
                     Some(i) => {
-                        if i > 0 {
-                            sink.tail(&data[..i]);
+                        let (raw, rest) = around(data, i);
+                        if !raw.is_empty() {
+                            sink.tail(raw);
                         }
                         sink.end();
                         self.in_tail = false;
-                        data = &data[i + 1..];
+                        data = rest;
                     }
                     None => {
                         sink.tail(data);
@@ -119,23 +148,24 @@ impl<T: Copy> Splitter<T> {
             }
             if let Some(stamp) = self.stamp {
                 // Completing a line begun in an earlier chunk.
-                let room = self.len - self.partial.len();
-                let window = &data[..room.min(data.len())];
+                let room = self.len.saturating_sub(self.partial.len());
+                let (window, after) = cut(data, room);
                 match memchr(b'\n', window) {
                     Some(i) => {
-                        self.partial.extend_from_slice(&data[..i]);
+                        let (end, rest) = around(data, i);
+                        self.partial.extend_from_slice(end);
                         let p = std::mem::take(&mut self.partial);
                         self.emit_head(sink, stamp, &p, false);
                         sink.end();
                         self.partial = p;
                         self.partial.clear();
                         self.stamp = None;
-                        data = &data[i + 1..];
+                        data = rest;
                     }
                     None => {
                         self.partial.extend_from_slice(window);
-                        data = &data[window.len()..];
-                        if self.partial.len() == self.len {
+                        data = after;
+                        if self.partial.len() >= self.len {
                             let p = std::mem::take(&mut self.partial);
                             self.emit_head(sink, stamp, &p, true);
                             self.partial = p;
@@ -148,17 +178,18 @@ impl<T: Copy> Splitter<T> {
                 continue;
             }
             // At a line boundary: the fast path.
-            let window = &data[..self.len.min(data.len())];
+            let (window, after) = cut(data, self.len);
             match memchr(b'\n', window) {
                 Some(i) => {
-                    self.emit_head(sink, now, &data[..i], false);
+                    let (line, rest) = around(data, i);
+                    self.emit_head(sink, now, line, false);
                     sink.end();
-                    data = &data[i + 1..];
+                    data = rest;
                 }
                 None if window.len() == self.len => {
                     self.emit_head(sink, now, window, true);
                     self.in_tail = true;
-                    data = &data[window.len()..];
+                    data = after;
                 }
                 None => {
                     self.partial.extend_from_slice(data);

@@ -1,13 +1,28 @@
 //! `svlogd`: reads log lines on stdin and writes them to rotated log directories
 //! (spec svlogd.md). Every interface is runit's; the inside differs where runit is weak:
 //!
-//! - lines are written in batches (one `write(2)` per input chunk and directory instead of
-//!   one per line) while the size rule still cuts files at exactly runit's points;
+//! - lines are written in batches (one `write(2)` per read and directory instead of one
+//!   per line) while the size rule still cuts files at exactly runit's points;
 //! - nothing read is ever dropped: an unterminated last line is written at EOF and on TERM
 //!   (divergence (b));
-//! - memory is bounded by `-l` whatever the input ([`line`]).
+//! - memory is bounded by `-l` whatever the input ([`line`]);
+//! - a `pausing:` retry still obeys TERM and HUP ([`dir`]).
+//!
+//! What a SIGKILL can lose is bounded by `-b`, as in runit: each `read(2)` takes at most
+//! `-b` bytes minus the unfinished line already held, and everything a read brought in is
+//! written before the next read. While a directory cannot be written, svlogd pauses in
+//! the write and reads nothing, so the pipe backs up to the service (svlogd.md §11).
 //!
 //! One thread, one `poll` over stdin and the signal self-pipe, with the `t` deadlines.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod config;
 pub mod dir;
@@ -25,8 +40,17 @@ pub const EXIT_FATAL: i32 = 111;
 /// EOF or SIGTERM.
 pub const EXIT_OK: i32 = 0;
 
-/// How much is read from stdin at once.
-const READ_AT_ONCE: usize = 128 * 1024;
+/// `-b` default and replacement for 0 (runit's).
+const BUFLEN_DEFAULT: u64 = 1024;
+/// `-l` default and replacement for 0 (runit's).
+const LEN_DEFAULT: u64 = 1000;
+/// The input buffer is never larger than this, whatever `-b` says (a read takes at most
+/// `-b` bytes; runit allocates `-b` bytes and crashes for `-b 18446744073709551615`). The
+/// largest pipe Linux allows holds 1 MiB.
+const READ_BUF_MAX: usize = 1 << 20;
+/// Reads (each written out before the next) between two polls of the self-pipe while
+/// input keeps coming: bounds how long a signal waits to 64 reads.
+const READS_PER_POLL: usize = 64;
 
 /// Copies of lines for stderr are written out once this much is pending.
 const STDERR_FLUSH_AT: usize = 64 * 1024;
@@ -50,45 +74,61 @@ impl Stamp {
             self.of = Some(t);
             self.len = format_stamp(self.level, t, &mut self.text);
         }
-        &self.text[..self.len]
+        self.text.get(..self.len).unwrap_or(&[])
     }
 }
 
 /// Formats the stamp with its trailing space into `out`; returns its length (svlogd.md §4).
 pub fn format_stamp(level: u8, t: Tai64n, out: &mut [u8; 32]) -> usize {
+    let mut w = Cursor { out, at: 0 };
     if level == 1 {
-        out[..25].copy_from_slice(&t.label());
-        out[25] = b' ';
-        return 26;
+        w.put(&t.label());
+        w.put(b" ");
+        return w.at;
     }
     let (y, mo, d, h, mi, s) = civil(t.unix_secs());
     let mut b = [0u8; 20];
-    let year = crate::fmt_u64(y.max(0) as u64, &mut b);
-    let n = year.len();
-    out[..n].copy_from_slice(year);
-    let two = |v: u32, o: &mut [u8]| {
-        o[0] = b'0' + (v / 10 % 10) as u8;
-        o[1] = b'0' + (v % 10) as u8;
-    };
-    out[n] = b'-';
-    two(mo, &mut out[n + 1..]);
-    out[n + 3] = b'-';
-    two(d, &mut out[n + 4..]);
-    out[n + 6] = if level == 2 { b'_' } else { b'T' };
-    two(h, &mut out[n + 7..]);
-    out[n + 9] = b':';
-    two(mi, &mut out[n + 10..]);
-    out[n + 12] = b':';
-    two(s, &mut out[n + 13..]);
-    out[n + 15] = b'.';
+    w.put(crate::fmt_u64(y.max(0) as u64, &mut b));
+    let two = |v: u32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+    w.put(b"-");
+    w.put(&two(mo));
+    w.put(b"-");
+    w.put(&two(d));
+    w.put(if level == 2 { b"_" } else { b"T" });
+    w.put(&two(h));
+    w.put(b":");
+    w.put(&two(mi));
+    w.put(b":");
+    w.put(&two(s));
+    w.put(b".");
     // The first five of the nine nanosecond digits, truncated.
-    let mut frac = t.nanos / 10_000;
-    for i in (0..5).rev() {
-        out[n + 16 + i] = b'0' + (frac % 10) as u8;
-        frac /= 10;
+    let mut frac = [0u8; 5];
+    let mut f = t.nanos / 10_000;
+    for digit in frac.iter_mut().rev() {
+        *digit = b'0' + (f % 10) as u8;
+        f /= 10;
     }
-    out[n + 21] = b' ';
-    n + 22
+    w.put(&frac);
+    w.put(b" ");
+    w.at
+}
+
+/// Appends to a fixed buffer; what does not fit is cut, never a panic (a stamp with a
+/// year of up to 10 digits fits in 32 bytes).
+struct Cursor<'a> {
+    out: &'a mut [u8; 32],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, b: &[u8]) {
+        let room = self.out.len().saturating_sub(self.at);
+        let k = b.len().min(room);
+        if let (Some(dst), Some(src)) = (self.out.get_mut(self.at..self.at + k), b.get(..k)) {
+            dst.copy_from_slice(src);
+        }
+        self.at += k;
+    }
 }
 
 /// Where lines go: the directories, stderr copies and UDP.
@@ -121,7 +161,8 @@ impl Sink<Tai64n> for Out<'_> {
                         s.extend_from_slice(b"...");
                     }
                     s.push(b'\n');
-                    let (payload, line) = (s.as_slice(), &s[..line_len]);
+                    let payload = s.as_slice();
+                    let line = payload.get(..line_len).unwrap_or(payload);
                     d.send_udp(payload, line);
                 }
                 *sel = !d.cfg.udp_only;
@@ -200,6 +241,65 @@ pub(crate) fn err_flush() {
     });
 }
 
+thread_local! {
+    /// Signals drained from the self-pipe while pausing, for the event loop to act on.
+    static NOTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// svlogd is acting on a TERM or HUP: failing operations give up instead of pausing.
+    static GIVING_UP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn wants_out(got: u64) -> bool {
+    signals::has(got, libc::SIGTERM) || signals::has(got, libc::SIGHUP)
+}
+
+/// Whether a failing operation must give up rather than pause: a TERM or HUP arrived
+/// while pausing and waits for the event loop, or is being acted on.
+pub(crate) fn giving_up() -> bool {
+    GIVING_UP.with(|g| g.get()) || wants_out(NOTED.with(|n| n.get()))
+}
+
+fn set_giving_up(on: bool) {
+    GIVING_UP.with(|g| g.set(on));
+}
+
+/// Takes the signals noted while pausing.
+fn take_noted() -> u64 {
+    NOTED.with(|n| n.replace(0))
+}
+
+/// The signals noted while pausing, left for the event loop.
+fn noted() -> u64 {
+    NOTED.with(|n| n.get())
+}
+
+/// runit's pause before a retry, spent in `poll` on the self-pipe: signals that arrive are
+/// noted for the event loop; a TERM or HUP ends the pause at once and returns false (the
+/// operation gives up). True when the pause ran its course.
+pub(crate) fn sleep_watching(selfpipe: BorrowedFd, ms: u64) -> bool {
+    let deadline = sys::now_mono_ms().saturating_add(i64::try_from(ms).unwrap_or(i64::MAX));
+    loop {
+        if giving_up() {
+            return false;
+        }
+        let now = sys::now_mono_ms();
+        if now >= deadline {
+            return true;
+        }
+        let mut fds = [sys::PollFd::new(selfpipe, sys::POLLIN)];
+        let _ = sys::poll(&mut fds, sys::until(deadline, now));
+        if fds.iter().any(|f| f.revents() != 0) {
+            let got = signals::drain(selfpipe);
+            NOTED.with(|n| n.set(n.get() | got));
+        }
+    }
+}
+
+/// What [`Svlogd::step`] did.
+struct Read {
+    n: usize,
+    more: bool,
+}
+
 struct Svlogd {
     dirs: Vec<LogDir>,
     splitter: Splitter<Tai64n>,
@@ -209,19 +309,34 @@ struct Svlogd {
     /// runit's single config buffer, shared by all directories (quirk, svlogd.md §2.4).
     shared: Vec<u8>,
     inbuf: Vec<u8>,
+    /// `-b`: what read, held and not yet written may add up to.
+    buflen: u64,
 }
 
 impl Svlogd {
-    /// Processes one chunk of input read at `now`, then writes everything out.
-    fn process(&mut self, n: usize, now: Tai64n) {
+    /// Processes one chunk of input read at `now`, then writes everything out; false if a
+    /// write gave up.
+    fn process(&mut self, n: usize, now: Tai64n) -> bool {
         let mut out = Out {
             dirs: &mut self.dirs,
             stamp: &mut self.stamp,
             selected: &mut self.selected,
             scratch: Vec::new(),
         };
-        self.splitter.feed(&self.inbuf[..n], now, &mut out);
-        self.flush();
+        let data = self.inbuf.get(..n).unwrap_or(&[]);
+        self.splitter.feed(data, now, &mut out);
+        self.flush()
+    }
+
+    /// How much the next read may take: `-b` minus the unfinished line the splitter holds
+    /// (shorter than `-l`, and `-b` > `-l`, so at least 1), so that a SIGKILL never loses
+    /// more than `-b` bytes.
+    fn read_size(&self) -> usize {
+        let held = self.splitter.held() as u64;
+        let room = self.buflen.saturating_sub(held).max(1);
+        usize::try_from(room)
+            .unwrap_or(usize::MAX)
+            .min(self.inbuf.len())
     }
 
     fn finish_line(&mut self) {
@@ -235,11 +350,14 @@ impl Svlogd {
         self.flush();
     }
 
-    fn flush(&mut self) {
+    /// Writes out every directory's queued output; false if a write gave up.
+    fn flush(&mut self) -> bool {
         err_flush();
+        let mut all = true;
         for d in self.dirs.iter_mut().filter(|d| d.functional()) {
-            d.flush();
+            all &= d.flush();
         }
+        all
     }
 
     /// Opens every directory; false if none is functional.
@@ -252,19 +370,26 @@ impl Svlogd {
     }
 
     /// HUP: closes and reopens each directory in turn; false if none is functional.
+    /// Closing tries each step once (output that cannot be written stays queued for the
+    /// reopened `current`); opening pauses and retries as in runit.
     fn reopen_all(&mut self) -> bool {
         let mut any = false;
         for d in self.dirs.iter_mut() {
             d.forget_processor();
+            set_giving_up(true);
             d.close();
+            set_giving_up(false);
             any |= d.open(&mut self.shared);
         }
         any
     }
 
-    /// Reads what stdin holds; `None` at EOF (or a read error, after its warning).
+    /// Reads what stdin holds, at most [`Svlogd::read_size`]; `Some(0)` when it holds
+    /// nothing, `None` at EOF (or a read error, after its warning).
     fn read(&mut self) -> Option<usize> {
-        match sys::read(sys::stdin(), &mut self.inbuf) {
+        let want = self.read_size();
+        let buf = self.inbuf.get_mut(..want).unwrap_or(&mut []);
+        match sys::read(sys::stdin(), buf) {
             Ok(0) => None,
             Ok(n) => Some(n),
             Err(Errno::AGAIN) => Some(0),
@@ -274,6 +399,33 @@ impl Svlogd {
                 None
             }
         }
+    }
+
+    /// Reads one read's worth and writes it out: `None` at EOF, else whether another read
+    /// may follow at once (the read was full and every write went out).
+    fn step(&mut self) -> Option<Read> {
+        let want = self.read_size();
+        let n = self.read()?;
+        let written = n == 0 || self.process(n, Tai64n::now());
+        Some(Read {
+            n,
+            more: n == want && written && !giving_up(),
+        })
+    }
+
+    /// TERM: what the pipe holds now, and a partial line, are written (divergence (b)),
+    /// then svlogd exits. Nothing pauses any more: a write that fails is given up, and
+    /// reading stops there.
+    fn term(&mut self) -> i32 {
+        set_giving_up(true);
+        let mut left = sys::pending_bytes(sys::stdin()).unwrap_or(0);
+        while left > 0 && self.dirs.iter().all(|d| d.written()) {
+            match self.step() {
+                Some(r) if r.n > 0 => left = left.saturating_sub(r.n),
+                _ => break,
+            }
+        }
+        self.exit()
     }
 
     /// EOF or TERM: write the unfinished line, wait for processors, close everything.
@@ -301,8 +453,9 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let mut verbose = false;
     let mut repl: Option<u8> = None;
     let mut extra: Option<Vec<u8>> = None;
-    let mut len = 1000u64;
-    let mut buflen = 1024u64;
+    // Numbers saturate at u64::MAX (runit wraps modulo 2^64: docs/divergences.md (j)).
+    let mut len = LEN_DEFAULT;
+    let mut buflen = BUFLEN_DEFAULT;
     let mut g = Getopt::new(&args, "R:r:l:b:tvV", &prog);
     for o in g.by_ref() {
         match o {
@@ -314,13 +467,13 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
             Opt::Flag(b'l', Some(a)) => {
                 len = crate::scan_ulong(a).0;
                 if len == 0 {
-                    len = 1000;
+                    len = LEN_DEFAULT;
                 }
             }
             Opt::Flag(b'b', Some(a)) => {
                 buflen = crate::scan_ulong(a).0;
                 if buflen == 0 {
-                    buflen = 1024;
+                    buflen = BUFLEN_DEFAULT;
                 }
             }
             Opt::Flag(b't', _) => level = (level + 1).min(3),
@@ -351,10 +504,18 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     // The initial directory is returned to after every operation, for the whole run.
     let wd: &'static OwnedFd = Box::leak(Box::new(wd));
     let wd = wd.as_fd();
-    let ctx = Ctx { verbose, wd, len };
     let selfpipe = match signals::selfpipe() {
         Ok(fd) => fd,
         Err(e) => msg::fatal_errno(EXIT_FATAL, &[b"unable to create selfpipe"], e),
+    };
+    // Watched for the whole run, in the event loop and while pausing.
+    let selfpipe: &'static OwnedFd = Box::leak(Box::new(selfpipe));
+    let selfpipe = selfpipe.as_fd();
+    let ctx = Ctx {
+        verbose,
+        wd,
+        len,
+        selfpipe,
     };
     for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGALRM, libc::SIGCHLD] {
         let _ = signals::catch(sig);
@@ -363,7 +524,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let n = operands.len();
     let mut s = Svlogd {
         dirs: operands.into_iter().map(|d| LogDir::new(d, ctx)).collect(),
-        splitter: Splitter::new(len as usize, replace),
+        splitter: Splitter::new(usize::try_from(len).unwrap_or(usize::MAX), replace),
         stamp: Stamp {
             level,
             of: None,
@@ -373,12 +534,18 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         selected: vec![false; n],
         verbose,
         shared: Vec::new(),
-        inbuf: vec![0u8; READ_AT_ONCE],
+        inbuf: vec![
+            0u8;
+            usize::try_from(buflen)
+                .unwrap_or(usize::MAX)
+                .min(READ_BUF_MAX)
+        ],
+        buflen,
     };
     if !s.open_all() {
         msg::fatal(EXIT_FATAL, &[b"no functional log directories."]);
     }
-    run(&mut s, selfpipe.as_fd())
+    run(&mut s, selfpipe)
 }
 
 /// The event loop: wait for input or a signal (or a `t` deadline), act, repeat.
@@ -394,30 +561,35 @@ fn run(s: &mut Svlogd, selfpipe: BorrowedFd) -> i32 {
                 }
             }
             if let Some(dl) = d.deadline() {
-                let left = (dl - now).max(0);
+                let left = dl.saturating_sub(now).max(0);
                 timeout = if timeout < 0 { left } else { timeout.min(left) };
             }
+        }
+        if giving_up() {
+            // A rotation gave up for a TERM or HUP: act on it without waiting.
+            timeout = 0;
         }
         let mut fds = [
             sys::PollFd::new(sys::stdin(), sys::POLLIN),
             sys::PollFd::new(selfpipe, sys::POLLIN),
         ];
         let _ = sys::poll(&mut fds, timeout.min(i64::from(i32::MAX)) as i32);
-        let got = if fds[1].revents() != 0 {
+        let [input, sigs] = &fds;
+        let mut got = if sigs.revents() != 0 {
             signals::drain(selfpipe)
         } else {
             0
         };
-        if fds[0].revents() != 0 {
-            match s.read() {
-                Some(n) => {
-                    if n > 0 {
-                        s.process(n, Tai64n::now());
-                    }
+        if input.revents() != 0 && !giving_up() {
+            for _ in 0..READS_PER_POLL {
+                match s.step() {
+                    Some(Read { more: true, .. }) => {}
+                    Some(_) => break,
+                    None => return s.exit(),
                 }
-                None => return s.exit(),
             }
         }
+        got |= take_noted();
         if signals::has(got, libc::SIGCHLD) {
             if s.verbose {
                 info(b"sigchild received.");
@@ -440,24 +612,23 @@ fn run(s: &mut Svlogd, selfpipe: BorrowedFd) -> i32 {
             if s.verbose {
                 info(b"sighangup received.");
             }
-            // Each directory is closed and reopened in turn, as runit does.
+            // Each directory is closed and reopened in turn, as runit does. A directory
+            // that is gone is reported and skipped (runit never creates log directories).
             if !s.reopen_all() {
+                if signals::has(got | noted(), libc::SIGTERM) {
+                    return s.term();
+                }
                 err_flush();
                 msg::fatal(EXIT_FATAL, &[b"no functional log directories."]);
             }
+            // Output the close could not write goes out before anything more is read.
+            s.flush();
         }
         if signals::has(got, libc::SIGTERM) {
             if s.verbose {
                 info(b"sigterm received.");
             }
-            // Divergence (b): everything already in the pipe, and a partial line, is written.
-            for _ in 0..64 {
-                match s.read() {
-                    Some(0) | None => break,
-                    Some(n) => s.process(n, Tai64n::now()),
-                }
-            }
-            return s.exit();
+            return s.term();
         }
     }
 }
