@@ -6,6 +6,7 @@ mod common;
 mod chpst;
 mod demo;
 mod getopt;
+mod readiness;
 mod runit;
 mod runsv;
 mod runsv_matrix;
