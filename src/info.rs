@@ -10,12 +10,14 @@
 //!
 //! ```text
 //! pid=4711
+//! since=@400000006759a8f00b3d6e2c   (the record's timestamp: with pid, ties info to it)
 //! starts=3
 //! exit=0            (or signal=9: how the previous ./run ended; absent before one did)
 //! readiness=ready   (off, waiting, ready, reloading, stopping)
 //! ready=@400000006759a8f20b3d6e2c   (TAI64N label, while ready)
 //! mainpid=4712      (sd_notify MAINPID=)
 //! status=Ready to accept connections   (sd_notify STATUS=)
+//! gaveup=restart-limit   (or finish-125: no restarts until sv up; docs/stopping.md)
 //! ```
 
 use crate::tai::Tai64n;
@@ -73,6 +75,29 @@ impl End {
     }
 }
 
+/// Why a service is no longer restarted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaveUp {
+    RestartLimit,
+    Finish125,
+}
+
+impl GaveUp {
+    pub fn word(self) -> &'static [u8] {
+        match self {
+            GaveUp::RestartLimit => b"restart-limit",
+            GaveUp::Finish125 => b"finish-125",
+        }
+    }
+    fn from_word(w: &[u8]) -> Option<GaveUp> {
+        match w {
+            b"restart-limit" => Some(GaveUp::RestartLimit),
+            b"finish-125" => Some(GaveUp::Finish125),
+            _ => None,
+        }
+    }
+}
+
 /// The longest status text kept.
 pub const TEXT_MAX: usize = 256;
 
@@ -80,11 +105,14 @@ pub const TEXT_MAX: usize = 256;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Info {
     pub pid: u32,
+    /// The status record's timestamp when this was written.
+    pub since: Option<Tai64n>,
     pub starts: u64,
     pub last: Option<End>,
     pub readiness: Readiness,
     pub ready_since: Option<Tai64n>,
     pub mainpid: Option<u32>,
+    pub gave_up: Option<GaveUp>,
     text: [u8; TEXT_MAX],
     text_len: usize,
 }
@@ -93,11 +121,13 @@ impl Info {
     pub fn new() -> Info {
         Info {
             pid: 0,
+            since: None,
             starts: 0,
             last: None,
             readiness: Readiness::Off,
             ready_since: None,
             mainpid: None,
+            gave_up: None,
             text: [0; TEXT_MAX],
             text_len: 0,
         }
@@ -123,6 +153,9 @@ impl Info {
         let mut w = Writer { buf, n: 0 };
         let mut t = [0u8; 20];
         w.kv(b"pid", crate::fmt_u64(u64::from(self.pid), &mut t));
+        if let Some(s) = self.since {
+            w.kv(b"since", &s.label());
+        }
         w.kv(b"starts", crate::fmt_u64(self.starts, &mut t));
         match self.last {
             Some(End::Exit(c)) => w.kv(b"exit", crate::fmt_u64(u64::from(c), &mut t)),
@@ -140,7 +173,15 @@ impl Info {
             let text = self.text;
             w.kv(b"status", text.get(..self.text_len).unwrap_or(&[]));
         }
+        if let Some(g) = self.gave_up {
+            w.kv(b"gaveup", g.word());
+        }
         w.n
+    }
+
+    /// Whether this describes the run (or the down time) the record shows.
+    pub fn matches(&self, pid: u32, when: Tai64n) -> bool {
+        self.pid == pid && self.since == Some(when)
     }
 
     /// Reads a file's content; unknown keys and malformed lines are skipped, a missing
@@ -165,6 +206,8 @@ impl Info {
                 b"ready" => i.ready_since = Tai64n::parse_label(v),
                 b"mainpid" => i.mainpid = num().map(|n| n.min(u64::from(u32::MAX)) as u32),
                 b"status" => i.set_status(v),
+                b"since" => i.since = Tai64n::parse_label(v),
+                b"gaveup" => i.gave_up = GaveUp::from_word(v),
                 _ => {}
             }
         }
@@ -220,12 +263,18 @@ mod tests {
         });
         i.mainpid = Some(4712);
         i.set_status(b"Ready\tto go");
+        i.since = Some(Tai64n {
+            secs: 0x4000_0000_6759_a8f0,
+            nanos: 500,
+        });
+        i.gave_up = Some(GaveUp::RestartLimit);
         let mut b = [0u8; MAX_LEN];
         let n = i.pack(&mut b);
         assert_eq!(
             std::str::from_utf8(&b[..n]).unwrap(),
-            "pid=4711\nstarts=3\nsignal=9\nreadiness=ready\n\
-             ready=@400000006759a8f2000001f4\nmainpid=4712\nstatus=Ready_to go\n"
+            "pid=4711\nsince=@400000006759a8f0000001f4\nstarts=3\nsignal=9\n\
+             readiness=ready\nready=@400000006759a8f2000001f4\nmainpid=4712\n\
+             status=Ready_to go\ngaveup=restart-limit\n"
         );
         assert_eq!(Info::parse(&b[..n]), i);
         // The longest file fits.

@@ -483,6 +483,11 @@ impl Sv {
                     self.put(&[b", status: ", i.status()]);
                 }
             }
+            match i.gave_up {
+                Some(info::GaveUp::RestartLimit) => self.put(&[b", gave up: restart-limit"]),
+                Some(info::GaveUp::Finish125) => self.put(&[b", gave up: finish exited 125"]),
+                None => {}
+            }
         }
         true
     }
@@ -803,12 +808,9 @@ impl Sv {
 /// The `supervise/info` of the run the record shows (cwd: the service directory), if
 /// runsv wrote one for it: the pid ties them (src/info.rs).
 fn run_info(st: &Status) -> Option<Info> {
-    if st.pid == 0 {
-        return None;
-    }
     let c = sys::read_file(MAIN.info, info::MAX_LEN).ok()?;
     let i = Info::parse(&c.data);
-    (i.pid == st.pid).then_some(i)
+    i.matches(st.pid, st.when).then_some(i)
 }
 
 /// Whether the run the record shows is ready: always, unless it has a readiness protocol

@@ -422,6 +422,9 @@ pub fn fs_type(path: &CStr) -> Res<i64> {
     Ok(st.f_type as i64)
 }
 
+/// `statfs` magic of a cgroup v2 file system.
+pub const CGROUP2_MAGIC: i64 = 0x6367_7270;
+
 /// Why reading a directory failed: opening it, or reading its entries (chpst's envdir and
 /// svlogd print different messages for the two).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

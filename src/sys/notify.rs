@@ -152,6 +152,41 @@ pub fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
     parse_ppid(buf.get(..n)?)
 }
 
+/// When `pid` started, in Unix seconds: `/proc/PID/stat` field 22 (clock ticks after
+/// boot) plus the moment of boot.
+pub fn start_time(pid: libc::pid_t) -> Option<i64> {
+    let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0/stat\0\0\0\0";
+    let mut t = [0u8; 20];
+    let digits = crate::fmt_u64(u64::try_from(pid).ok()?, &mut t);
+    let end = 6 + digits.len();
+    path.get_mut(6..end)?.copy_from_slice(digits);
+    path.get_mut(end..end + 6)?.copy_from_slice(b"/stat\0");
+    let mut buf = [0u8; 1024];
+    let n = super::read_small(CStr::from_bytes_until_nul(&path).ok()?, &mut buf).ok()?;
+    let line = buf.get(..n)?;
+    let close = line.iter().rposition(|&b| b == b')')?;
+    // Fields after the command: 3 is the state, so field 22 is the 20th of them.
+    let ticks = line
+        .get(close + 1..)?
+        .split(|&b| b == b' ')
+        .filter(|f| !f.is_empty())
+        .nth(19)?;
+    let (ticks, _) = crate::scan_ulong(ticks);
+    // Boot time from the clocks (/proc/stat's btime line can lie beyond any small buffer).
+    let mut up = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: up is a valid out-pointer; sysconf has no preconditions.
+    let hz = unsafe {
+        libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut up);
+        libc::sysconf(libc::_SC_CLK_TCK)
+    }
+    .max(1) as i64;
+    let boot = super::now_wall().0 - up.tv_sec;
+    Some(boot + ticks as i64 / hz)
+}
+
 /// Field 4 of a `/proc/PID/stat` line: after the last `)` (the command may hold spaces
 /// and parentheses), the state, then the parent's pid.
 pub fn parse_ppid(stat: &[u8]) -> Option<libc::pid_t> {
@@ -220,6 +255,7 @@ pub fn execv_env_plus(path: &CStr, args: &[&CStr], extra: &CStr) -> Errno {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -230,6 +266,13 @@ mod tests {
         assert_eq!(parse_ppid(b"42 (x) S"), None);
         assert_eq!(parse_ppid(b"42 (x) S 1x"), None);
         assert_eq!(parse_ppid(b"garbage"), None);
+    }
+
+    #[test]
+    fn start_time_of_self_is_recent() {
+        let (now, _) = super::super::now_wall();
+        let t = start_time(super::super::getpid()).unwrap();
+        assert!(t <= now + 1 && t > now - 3600, "{t} vs {now}");
     }
 
     #[test]

@@ -273,3 +273,21 @@ pub fn child_pids() -> Res<Vec<pid_t>> {
         .map(|w| crate::scan_ulong(w).0 as pid_t)
         .collect())
 }
+
+/// `pidfd_open(pid)`: a descriptor that becomes readable when `pid` exits (Linux 5.3), for
+/// waiting on a process that is not our child.
+pub fn pidfd_open(pid: pid_t) -> Res<std::os::fd::OwnedFd> {
+    // SAFETY: plain system call with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(super::owned(r as libc::c_int))
+    }
+}
+
+/// The process group of `pid`.
+pub fn getpgid(pid: pid_t) -> Res<pid_t> {
+    // SAFETY: plain system call.
+    check(unsafe { libc::getpgid(pid) })
+}

@@ -15,6 +15,7 @@ pub const POLLIN: i16 = libc::POLLIN;
 pub const POLLOUT: i16 = libc::POLLOUT;
 pub const POLLHUP: i16 = libc::POLLHUP;
 pub const POLLERR: i16 = libc::POLLERR;
+pub const POLLPRI: i16 = libc::POLLPRI;
 
 impl PollFd {
     pub fn new(fd: BorrowedFd, events: i16) -> PollFd {

@@ -12,5 +12,6 @@ mod runsv;
 mod runsv_matrix;
 mod runsv_trust;
 mod runsvdir;
+mod stopping;
 mod sv;
 mod svlogd;

@@ -21,9 +21,12 @@
     )
 )]
 
+mod cgroup;
+pub mod conf;
 pub mod notify;
 mod secure;
 pub mod state;
+mod stop;
 
 use crate::info::{self, Info};
 use crate::msg;
@@ -32,6 +35,7 @@ use crate::status::{self, State, Status, WriteError};
 use crate::svdir::{self, SuperviseFiles, LOGSVC, MAIN};
 use crate::sys::{self, signals, AsFd, Errno, OwnedFd, PollFd};
 use crate::tai::Tai64n;
+use conf::KillMode;
 use state::{Action, Core, Event, Notice, Now, Prog, Svc, Turn, Which};
 use std::ffi::{CStr, CString};
 
@@ -82,6 +86,7 @@ struct Runsv {
     logpipe: Option<(OwnedFd, OwnedFd)>,
     selfpipe: OwnedFd,
     ready: Readiness,
+    stops: stop::Stops,
     audit: bool,
 }
 
@@ -199,8 +204,11 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
             mainpid: None,
             subreaper: false,
         },
+        stops: stop::Stops::new(),
         audit,
     };
+    // Before the first record replaces the old one: what a killed runsv left running.
+    r.find_leftover();
     r.io[0].ctrl = Some(open_control(&MAIN, b"supervise/control"));
     r.publish(Which::Main);
     if has_log {
@@ -293,6 +301,9 @@ impl Runsv {
             let t = now();
             let control_u = self.core.asks_control_u(t.mono) && sys::owner_executable(c"control/u");
             if self.feed(Event::Tick { control_u }, t) == Flow::Exit {
+                if let Some(cg) = self.stops.cgroup.as_ref() {
+                    cg.remove();
+                }
                 if self.audit {
                     let mut b = [0u8; 20];
                     let n = sys::alloc::count().saturating_sub(base_allocs);
@@ -318,7 +329,17 @@ impl Runsv {
                 PollFd::maybe(ctrl(&self.io[1]), sys::POLLIN),
                 PollFd::maybe(maybe(&self.ready.pipe), sys::POLLIN),
                 PollFd::maybe(maybe(&self.ready.socket), sys::POLLIN),
+                PollFd::maybe(
+                    self.stops.leftover.as_ref().map(|l| l.0.as_fd()),
+                    sys::POLLIN,
+                ),
+                PollFd::none(),
             ];
+            if self.waits_for_cgroup() {
+                if let Some(fd) = self.stops.cgroup.as_mut().and_then(|c| c.watch()) {
+                    fds[6] = PollFd::new(fd, sys::POLLPRI);
+                }
+            }
             let _ = signals::unblock(&[libc::SIGCHLD, libc::SIGTERM]);
             let _ = sys::poll(&mut fds, timeout);
             let _ = signals::block(&[libc::SIGCHLD, libc::SIGTERM]);
@@ -333,15 +354,25 @@ impl Runsv {
             if fds[4].ready(sys::POLLIN) {
                 self.notify_datagrams();
             }
+            if fds[5].ready(sys::POLLIN) {
+                self.leftover_exited();
+            }
+            if fds[6].ready(sys::POLLPRI) {
+                self.cgroup_changed();
+            }
 
             // Children.
             while let Ok(Some(ex)) = sys::wait_nohang(-1) {
-                let finish_exists = ex.pid == self.core.main_pid()
-                    && sys::open(svdir::FINISH, libc::O_RDONLY, 0).is_ok();
+                let main = ex.pid == self.core.main_pid();
+                let finish_exists = main && sys::open(svdir::FINISH, libc::O_RDONLY, 0).is_ok();
+                let cgroup_populated = main
+                    && self.core.svc(Which::Main).conf.kill_mode == KillMode::Cgroup
+                    && self.stops.cgroup.as_ref().is_some_and(|c| c.populated());
                 let ev = Event::Reaped {
                     pid: ex.pid,
                     wstat: ex.status,
                     finish_exists,
+                    cgroup_populated,
                 };
                 if self.feed(ev, now()) == Flow::Exit {
                     break;
@@ -396,6 +427,9 @@ impl Runsv {
                     }
                 }
                 Action::Exit => return Flow::Exit,
+                Action::CgroupSignal(sig) => self.cgroup_signal(sig),
+                Action::CgroupKill => self.cgroup_kill(),
+                Action::GaveUp(g) => self.gave_up(g),
             }
         }
         Flow::Go
@@ -422,6 +456,19 @@ impl Runsv {
             self.readiness_config()
         } else {
             (None, false)
+        };
+        // The stop settings: read afresh for ./run, the current run's for ./finish.
+        let conf = match (w, prog) {
+            (Which::Main, Prog::Run) => self.load_conf(),
+            (Which::Main, Prog::Finish | Prog::Control(_)) => self.core.svc(Which::Main).conf,
+            (Which::Log, _) => conf::Conf::default(),
+        };
+        // In a group kill mode ./run and ./finish lead their own session and group; with
+        // a cgroup they are placed in it before they exec.
+        let own_group = w == Which::Main && conf.kill_mode != KillMode::Process;
+        let cg = match conf.kill_mode {
+            KillMode::Cgroup if w == Which::Main => self.stops.cgroup.as_ref(),
+            KillMode::Cgroup | KillMode::Group | KillMode::Process => None,
         };
         let pipe = self.logpipe.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd()));
         let child_fatal = |text: &[u8], e| -> ! {
@@ -466,6 +513,12 @@ impl Runsv {
                     || {
                         if let Some(Err(e)) = pipe.map(|(_, lw)| sys::dup2(lw, 1)) {
                             child_fatal(b"unable to setup filedescriptor for ./run", e);
+                        }
+                        if own_group {
+                            let _ = sys::setsid();
+                        }
+                        if let Some(Err(e)) = cg.map(|c| c.join()) {
+                            child_fatal(b"unable to join the service's cgroup", e);
                         }
                         if let Some((n, w)) = nw {
                             let placed = if std::os::fd::AsRawFd::as_raw_fd(&w) == n {
@@ -526,6 +579,7 @@ impl Runsv {
                 prog,
                 pid,
                 readiness,
+                conf,
             },
             Err(e) => {
                 warn(&[b"unable to fork, sleeping"], Some(e));
@@ -574,6 +628,7 @@ impl Runsv {
                 prog: Prog::Control(c),
                 pid,
                 readiness: false,
+                conf: self.core.svc(Which::Main).conf,
             },
             Err(e) => {
                 warn(&[b"unable to fork for ", name], Some(e));
@@ -790,7 +845,12 @@ impl Runsv {
     fn publish_info(&mut self, w: Which, s: &Svc) {
         let mut i = Info::new();
         i.pid = s.pid as u32;
+        i.since = Some(s.when);
         i.starts = s.starts;
+        i.gave_up = s.gave_up.map(|g| match g {
+            state::GaveUp::RestartLimit => info::GaveUp::RestartLimit,
+            state::GaveUp::Finish125 => info::GaveUp::Finish125,
+        });
         i.last = s.last.map(info::End::from_wstat);
         if s.state == State::Run {
             i.readiness = s.ready.published();

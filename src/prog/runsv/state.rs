@@ -18,6 +18,7 @@
 //! for a `control/<c>` script) the core keeps a deadline or the script's continuation
 //! instead (divergence (c)). Nothing here allocates.
 
+use super::conf::{Conf, KillMode};
 use crate::control::Command;
 use crate::info::Readiness;
 use crate::status::{State, Want};
@@ -30,6 +31,9 @@ pub const FORK_RETRY_MS: i64 = 5000;
 pub const THROTTLE_MS: i64 = 1000;
 /// Control bytes kept while a `control/<c>` script runs.
 pub const QUEUE_LEN: usize = 128;
+/// After `timeout-kill` ran out, KILL is repeated this often until the service is gone
+/// (also the grace for what is left of a group when no `timeout-kill` is set).
+pub const KILL_AGAIN_MS: i64 = 5000;
 
 /// Which of the two services.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -86,6 +90,44 @@ pub struct Svc {
     pub last: Option<i32>,
     /// Readiness of the current run (docs/readiness.md).
     pub ready: Ready,
+    /// The stop and restart settings of the current (or last) run (docs/stopping.md).
+    pub conf: Conf,
+    /// `timeout-kill`: when the service being stopped gets KILL.
+    pub kill_at: Option<i64>,
+    /// `timeout-finish`: when the running `./finish` gets KILL.
+    pub finish_kill_at: Option<i64>,
+    /// `kill-mode group`: the process group `./run` left behind, and when it gets KILL.
+    pub group_kill: Option<(pid_t, i64)>,
+    /// `kill-mode cgroup`: `./run` ended (wait status kept) but its cgroup is not empty
+    /// yet; the service counts as down once it is. With the moment of `cgroup.kill`.
+    pub draining: Option<Draining>,
+    /// `restart-limit`: when the last exits of `./run` happened (a ring).
+    exits: [i64; super::conf::LIMIT_MAX as usize],
+    exits_len: usize,
+    exits_head: usize,
+    /// `restart-delay`: the wait before the next start (`None`: not in a crash loop).
+    pub delay: Option<i64>,
+    /// Why the service stays down for good, until `sv up` (or `once`).
+    pub gave_up: Option<GaveUp>,
+}
+
+/// `./run` ended in `kill-mode cgroup` with processes left in its cgroup.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Draining {
+    /// `./run`'s wait status, and whether `./finish` exists, for when the cgroup is empty.
+    pub wstat: i32,
+    pub finish_exists: bool,
+    /// When `cgroup.kill` is due.
+    pub kill_at: i64,
+}
+
+/// Why a service stopped being restarted (docs/stopping.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GaveUp {
+    /// `restart-limit`: N exits within SECONDS.
+    RestartLimit,
+    /// `./finish` exited 125 (s6's "permanent failure").
+    Finish125,
 }
 
 /// Readiness of the current run, with the moment it was reached (s6's throttle rule
@@ -144,7 +186,60 @@ impl Svc {
             ready_long: false,
             last: None,
             ready: Ready::Off,
+            conf: Conf::default(),
+            kill_at: None,
+            finish_kill_at: None,
+            group_kill: None,
+            draining: None,
+            exits: [0; super::conf::LIMIT_MAX as usize],
+            exits_len: 0,
+            exits_head: 0,
+            delay: None,
+            gave_up: None,
         }
+    }
+
+    /// Where signals for this service go: its pid, or its process group in the group
+    /// kill modes (`./run` and `./finish` lead their own groups there).
+    fn target(&self) -> pid_t {
+        match self.conf.kill_mode {
+            KillMode::Process => self.pid,
+            KillMode::Group | KillMode::Cgroup => -self.pid,
+        }
+    }
+
+    /// Records an exit of `./run` at `now`; whether the last `n` fell within `window`.
+    fn limit_reached(&mut self, now: i64) -> bool {
+        let cap = self.exits.len();
+        if let Some(slot) = self.exits.get_mut((self.exits_head + self.exits_len) % cap) {
+            *slot = now;
+        }
+        if self.exits_len < cap {
+            self.exits_len += 1;
+        } else {
+            self.exits_head = (self.exits_head + 1) % cap;
+        }
+        let Some((n, window)) = self.conf.restart_limit else {
+            return false;
+        };
+        let n = (n as usize).min(cap);
+        if self.exits_len < n {
+            return false;
+        }
+        let oldest = (self.exits_head + self.exits_len - n) % cap;
+        self.exits.get(oldest).is_some_and(|&t| now - t <= window)
+    }
+
+    /// The deadlines this service has pending.
+    fn deadlines(&self) -> impl Iterator<Item = i64> {
+        [
+            self.kill_at,
+            self.finish_kill_at,
+            self.group_kill.map(|g| g.1),
+            self.draining.map(|d| d.kill_at),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Whether it should be started (or, for the main service, `./finish` run) now, or as
@@ -152,6 +247,7 @@ impl Svc {
     fn wants_start(&self) -> bool {
         self.exists
             && self.pid == 0
+            && self.draining.is_none()
             && (self.want == Want::Up || self.once || self.state == State::Finish)
     }
 }
@@ -231,12 +327,14 @@ pub enum Event {
     Control(Which, u8),
     /// The oldest queued control byte's turn (the shell asks per [`Core::fifo_turn`]).
     Dequeue,
-    /// A child was reaped. `finish_exists`: `./finish` can be opened (the shell looks
-    /// only when `pid` is the main service's).
+    /// A child was reaped. `finish_exists`: `./finish` can be opened; `cgroup_populated`:
+    /// the service's cgroup still holds processes (the shell looks for both only when
+    /// `pid` is the main service's).
     Reaped {
         pid: pid_t,
         wstat: i32,
         finish_exists: bool,
+        cgroup_populated: bool,
     },
     /// SIGTERM: acts as `x`.
     Term,
@@ -245,15 +343,25 @@ pub enum Event {
     /// owner-execute bit (the shell looks only when [`Core::asks_control_u`] says so).
     Tick { control_u: bool },
     /// The start asked for with [`Action::Spawn`] succeeded; `readiness`: the run has a
-    /// readiness protocol (`notification-fd` or `notify-socket`).
+    /// readiness protocol (`notification-fd` or `notify-socket`); `conf`: the settings
+    /// the shell read for a start of `./run` (the current ones for other programs).
     Spawned {
         which: Which,
         prog: Prog,
         pid: pid_t,
         readiness: bool,
+        conf: Conf,
     },
     /// The running `./run` (or one of its processes) said something about readiness.
     Notice(Notice),
+    /// `kill-mode cgroup`: the service's cgroup is empty now.
+    CgroupEmpty,
+    /// At start-up, in a group kill mode: a previous runsv's service is still running
+    /// (`pgid`: its process group; 0: only its cgroup is known). Nothing starts until
+    /// it is gone; `conf` is the service's settings now.
+    Leftover { pgid: pid_t, conf: Conf },
+    /// ... and it is gone.
+    LeftoverGone,
     /// ... failed to fork (the shell has warned).
     SpawnFailed { which: Which, prog: Prog },
     /// ... was a `control/<c>` script that does not exist or is not executable (or could
@@ -277,10 +385,17 @@ pub enum Action {
     CloseLogPipe,
     /// Both services are down after `x` or SIGTERM: exit 0.
     Exit,
+    /// `kill-mode cgroup`: send `sig` to every process in the service's cgroup.
+    CgroupSignal(i32),
+    /// `kill-mode cgroup`: write `1` to the cgroup's `cgroup.kill`.
+    CgroupKill,
+    /// The service will not be restarted until `sv up`: say why, once.
+    GaveUp(GaveUp),
 }
 
-/// The most actions one event can cause (a stop: TERM, publish, CONT, `control/d`).
-pub const MAX_ACTIONS: usize = 8;
+/// The most actions one event can cause (a tick that meets every deadline at once, the
+/// exit logic and both starts stays below it; tested).
+pub const MAX_ACTIONS: usize = 16;
 
 /// A fixed-size list of actions, in order.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -327,6 +442,11 @@ pub struct Core {
     pub queue: Queue,
     /// The log was told to exit and its pipe closed.
     exiting_log: bool,
+    /// The clock of the event being stepped.
+    now: Now,
+    /// What a previous runsv left running (process group, 0 for a cgroup only), and
+    /// when it gets KILL; nothing starts meanwhile.
+    pub leftover: Option<(pid_t, i64)>,
 }
 
 impl Core {
@@ -336,6 +456,11 @@ impl Core {
             script: Script::None,
             queue: Queue::EMPTY,
             exiting_log: false,
+            now: Now {
+                wall: main.when,
+                mono: 0,
+            },
+            leftover: None,
         }
     }
 
@@ -401,16 +526,19 @@ impl Core {
         if !self.script_busy() && !self.queue.is_empty() {
             return Some(now); // queued control bytes are due now
         }
-        self.svc
+        let starts = self
+            .svc
             .iter()
-            .filter(|s| s.wants_start() && s.not_before > now)
-            .map(|s| s.not_before)
-            .min()
+            .filter(|s| s.wants_start() && s.not_before > now && self.leftover.is_none())
+            .map(|s| s.not_before);
+        let kills = self.svc.iter().flat_map(|s| s.deadlines());
+        starts.chain(kills).chain(self.leftover.map(|l| l.1)).min()
     }
 
     /// The one transition function.
     pub fn step(&mut self, ev: Event, now: Now) -> Actions {
         let mut out = Actions::new();
+        self.now = now;
         match ev {
             Event::Control(w, b) => self.command(w, b, &mut out),
             Event::Dequeue => {
@@ -425,7 +553,8 @@ impl Core {
                 pid,
                 wstat,
                 finish_exists,
-            } => self.reaped(pid, wstat, finish_exists, now, &mut out),
+                cgroup_populated,
+            } => self.reaped(pid, wstat, finish_exists, cgroup_populated, now, &mut out),
             Event::Term => self.command(Which::Main, Command::Exit.byte(), &mut out),
             Event::Tick { control_u } => self.tick(control_u, now, &mut out),
             Event::Spawned {
@@ -433,8 +562,34 @@ impl Core {
                 prog,
                 pid,
                 readiness,
-            } => self.spawned(which, prog, pid, readiness, now, &mut out),
+                conf,
+            } => self.spawned(which, prog, pid, readiness, conf, now, &mut out),
             Event::Notice(n) => self.notice(n, now, &mut out),
+            Event::CgroupEmpty => {
+                if let Some(d) = self.svc[0].draining.take() {
+                    self.main_down(d.wstat, d.finish_exists, now, &mut out);
+                }
+                if let Some((0, _)) = self.leftover {
+                    self.leftover = None;
+                }
+            }
+            Event::Leftover { pgid, conf } => {
+                self.svc[0].conf = conf;
+                let grace = conf.timeout_kill.unwrap_or(KILL_AGAIN_MS);
+                self.leftover = Some((pgid, now.mono + grace));
+                let sig = conf.down_signal;
+                if pgid > 0 {
+                    out.push(Action::Kill { pid: -pgid, sig });
+                    out.push(Action::Kill {
+                        pid: -pgid,
+                        sig: libc::SIGCONT,
+                    });
+                } else {
+                    out.push(Action::CgroupSignal(sig));
+                    out.push(Action::CgroupSignal(libc::SIGCONT));
+                }
+            }
+            Event::LeftoverGone => self.leftover = None,
             Event::SpawnFailed { which, prog } => match prog {
                 Prog::Run | Prog::Finish => {
                     self.svc_mut(which).not_before = now.mono + FORK_RETRY_MS;
@@ -469,6 +624,8 @@ impl Core {
                 let s = self.svc_mut(w);
                 s.want = Want::Up;
                 s.once = false;
+                s.gave_up = None;
+                s.delay = None;
                 out.push(Action::Publish(w));
                 // The tick starts it (after the 1-second rule, if pending).
             }
@@ -477,6 +634,7 @@ impl Core {
                 s.want = Want::Down;
                 if s.state == State::Down {
                     s.once = true;
+                    s.gave_up = None;
                 }
                 out.push(Action::Publish(w));
             }
@@ -542,7 +700,10 @@ impl Core {
         let s = self.svc_mut(w);
         if running && !handled {
             if let Some(sig) = cmd.signal() {
-                out.push(Action::Kill { pid: s.pid, sig });
+                out.push(Action::Kill {
+                    pid: s.target(),
+                    sig,
+                });
             }
         }
         match cmd {
@@ -580,25 +741,36 @@ impl Core {
     }
 
     /// Stop sequence, step 2: TERM unless `control/t` handled it, then CONT and
-    /// `control/d` or `control/x` when the service is not wanted up.
+    /// `control/d` or `control/x` when the service is not wanted up. A service taken down
+    /// (`d`, `x`, SIGTERM) gets its `down-signal` instead of TERM, and its `timeout-kill`
+    /// starts (also when `control/t` did the stopping).
     fn stop_after_t(&mut self, w: Which, handled: bool, out: &mut Actions) {
+        let now = self.now.mono;
         let s = self.svc_mut(w);
+        let taken_down = s.want != Want::Up;
         if s.pid != 0 && !handled {
             out.push(Action::Kill {
-                pid: s.pid,
-                sig: libc::SIGTERM,
+                pid: s.target(),
+                sig: if taken_down {
+                    s.conf.down_signal
+                } else {
+                    libc::SIGTERM
+                },
             });
             s.term = true;
             out.push(Action::Publish(w));
         }
+        if s.pid != 0 && taken_down && s.state == State::Run && s.kill_at.is_none() {
+            s.kill_at = s.conf.timeout_kill.map(|t| now + t);
+        }
         let s = self.svc(w);
-        let (pid, want) = (s.pid, s.want);
+        let (target, pid, want) = (s.target(), s.pid, s.want);
         match want {
             Want::Up => {}
             Want::Down | Want::Exit => {
                 if pid != 0 {
                     out.push(Action::Kill {
-                        pid,
+                        pid: target,
                         sig: libc::SIGCONT,
                     });
                 }
@@ -639,12 +811,14 @@ impl Core {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn spawned(
         &mut self,
         w: Which,
         prog: Prog,
         pid: pid_t,
         readiness: bool,
+        conf: Conf,
         now: Now,
         out: &mut Actions,
     ) {
@@ -665,6 +839,10 @@ impl Core {
                     } else {
                         Ready::Off
                     };
+                    s.conf = conf;
+                    s.kill_at = None;
+                } else {
+                    s.finish_kill_at = s.conf.timeout_finish.map(|t| now.mono + t);
                 }
                 s.pid = pid;
                 s.paused = false;
@@ -675,7 +853,15 @@ impl Core {
         }
     }
 
-    fn reaped(&mut self, pid: pid_t, wstat: i32, finish_exists: bool, now: Now, out: &mut Actions) {
+    fn reaped(
+        &mut self,
+        pid: pid_t,
+        wstat: i32,
+        finish_exists: bool,
+        cgroup_populated: bool,
+        now: Now,
+        out: &mut Actions,
+    ) {
         if let Script::Running { pid: sp, then } = self.script {
             if sp == pid {
                 self.script = Script::None;
@@ -689,8 +875,8 @@ impl Core {
         if pid == 0 {
             return;
         }
-        if self.svc[0].pid == pid {
-            self.main_exited(wstat, finish_exists, now, out);
+        if self.svc[0].pid == pid && self.svc[0].draining.is_none() {
+            self.main_exited(wstat, finish_exists, cgroup_populated, now, out);
         } else if self.svc[1].pid == pid {
             let l = self.svc_mut(Which::Log);
             let started = l.when;
@@ -707,11 +893,74 @@ impl Core {
         // Other children (orphans re-parented to us, old instances): nothing to decide.
     }
 
-    fn main_exited(&mut self, wstat: i32, finish_exists: bool, now: Now, out: &mut Actions) {
+    /// `./run` or `./finish` ended. In a group kill mode what is left of `./run`'s group
+    /// is stopped too (TERM and CONT now, KILL after `timeout-kill` or 5 s); with a cgroup
+    /// that still holds processes the service counts as down only once it is empty.
+    fn main_exited(
+        &mut self,
+        wstat: i32,
+        finish_exists: bool,
+        cgroup_populated: bool,
+        now: Now,
+        out: &mut Actions,
+    ) {
+        let m = self.svc_mut(Which::Main);
+        m.kill_at = None;
+        let grace = m.conf.timeout_kill.unwrap_or(KILL_AGAIN_MS);
+        if m.state == State::Run {
+            match m.conf.kill_mode {
+                KillMode::Process => {}
+                KillMode::Group => {
+                    let pgid = m.pid;
+                    out.push(Action::Kill {
+                        pid: -pgid,
+                        sig: libc::SIGTERM,
+                    });
+                    out.push(Action::Kill {
+                        pid: -pgid,
+                        sig: libc::SIGCONT,
+                    });
+                    m.group_kill = Some((pgid, now.mono + grace));
+                }
+                KillMode::Cgroup if cgroup_populated => {
+                    out.push(Action::CgroupSignal(libc::SIGTERM));
+                    out.push(Action::CgroupSignal(libc::SIGCONT));
+                    // The record keeps showing the run until the cgroup is empty.
+                    m.draining = Some(Draining {
+                        wstat,
+                        finish_exists,
+                        kill_at: now.mono + grace,
+                    });
+                    return;
+                }
+                KillMode::Cgroup => {}
+            }
+        } else {
+            m.finish_kill_at = None;
+            // s6: ./finish exiting 125 means the service failed for good.
+            if libc::WIFEXITED(wstat) && libc::WEXITSTATUS(wstat) == 125 {
+                m.want = Want::Down;
+                m.once = false;
+                m.gave_up = Some(GaveUp::Finish125);
+                out.push(Action::GaveUp(GaveUp::Finish125));
+            }
+        }
+        self.main_down(wstat, finish_exists, now, out);
+    }
+
+    /// The rest of an exit of `./run` (or `./finish`): `./finish` next, or down, with the
+    /// restart pace of runit's 1-second rule, `restart-delay` and `restart-limit`.
+    fn main_down(&mut self, wstat: i32, finish_exists: bool, now: Now, out: &mut Actions) {
         let m = self.svc_mut(Which::Main);
         m.pid = 0;
         m.term = false;
         if m.state != State::Finish {
+            if m.limit_reached(now.mono) && m.want == Want::Up {
+                m.want = Want::Down;
+                m.once = false;
+                m.gave_up = Some(GaveUp::RestartLimit);
+                out.push(Action::GaveUp(GaveUp::RestartLimit));
+            }
             // s6's rule: a run that was ready for a second or more restarts at once.
             m.ready_long = match m.ready {
                 Ready::Since(t) => now.mono - t.mono >= THROTTLE_MS,
@@ -730,9 +979,26 @@ impl Core {
         let started = m.when;
         m.state = State::Down;
         m.when = now.wall;
-        // The 1-second rule, measured from the ./run start, as runit does.
-        if within_a_second(started, now.wall) && !m.ready_long {
-            m.not_before = now.mono + THROTTLE_MS;
+        let quick = within_a_second(started, now.wall) && !m.ready_long;
+        match m.conf.restart_delay {
+            // The 1-second rule, measured from the ./run start, as runit does.
+            None => {
+                if quick {
+                    m.not_before = now.mono + THROTTLE_MS;
+                }
+            }
+            // Each run that ends quickly doubles the wait, from MIN to MAX; a run that
+            // lasted (or was ready) a second resets it.
+            Some((min, max)) => {
+                m.delay = if quick {
+                    Some(m.delay.map_or(min, |d| (d.max(1) * 2).min(max)))
+                } else {
+                    None
+                };
+                if let Some(d) = m.delay {
+                    m.not_before = now.mono + d;
+                }
+            }
         }
         m.ready_long = false;
         out.push(Action::Publish(Which::Main));
@@ -760,8 +1026,74 @@ impl Core {
         out.push(Action::Publish(Which::Main));
     }
 
-    /// §8 steps 8 then 1-2: the exit logic, then what is due to start.
+    /// The deadlines of the stop settings that have passed (docs/stopping.md).
+    fn kill_deadlines(&mut self, now: Now, out: &mut Actions) {
+        let t = now.mono;
+        let m = &mut self.svc[0];
+        if m.kill_at.is_some_and(|at| t >= at) {
+            m.kill_at = Some(t + KILL_AGAIN_MS);
+            if m.conf.kill_mode == KillMode::Cgroup {
+                out.push(Action::CgroupKill);
+            } else if m.pid != 0 {
+                out.push(Action::Kill {
+                    pid: m.target(),
+                    sig: libc::SIGKILL,
+                });
+                out.push(Action::Kill {
+                    pid: m.target(),
+                    sig: libc::SIGCONT,
+                });
+            }
+        }
+        if m.finish_kill_at.is_some_and(|at| t >= at) {
+            m.finish_kill_at = Some(t + KILL_AGAIN_MS);
+            if m.state == State::Finish && m.pid != 0 {
+                out.push(Action::Kill {
+                    pid: m.target(),
+                    sig: libc::SIGKILL,
+                });
+            }
+        }
+        if let Some((pgid, at)) = m.group_kill {
+            if t >= at {
+                m.group_kill = None;
+                // Not the group of a new run (a pid reused within the grace).
+                if pgid != m.pid {
+                    out.push(Action::Kill {
+                        pid: -pgid,
+                        sig: libc::SIGKILL,
+                    });
+                }
+            }
+        }
+        if let Some(d) = m.draining.as_mut() {
+            if t >= d.kill_at {
+                d.kill_at = t + KILL_AGAIN_MS;
+                out.push(Action::CgroupKill);
+            }
+        }
+        if let Some((pgid, at)) = self.leftover {
+            if t >= at {
+                self.leftover = Some((pgid, t + KILL_AGAIN_MS));
+                out.push(if pgid > 0 {
+                    Action::Kill {
+                        pid: -pgid,
+                        sig: libc::SIGKILL,
+                    }
+                } else {
+                    Action::CgroupKill
+                });
+            }
+        }
+    }
+
+    /// §8 steps 8 then 1-2: the exit logic, then what is due to start (after the kill
+    /// deadlines that passed).
     fn tick(&mut self, control_u: bool, now: Now, out: &mut Actions) {
+        self.kill_deadlines(now, out);
+        if self.leftover.is_some() {
+            return; // a previous instance is still being stopped: nothing starts
+        }
         let m = self.svc[0];
         if m.want == Want::Exit && m.state == State::Down && !self.script_busy() {
             let l = self.svc[1];

@@ -6,7 +6,19 @@
 
 use super::*;
 
+use crate::prog::runsv::conf::{Conf, KillMode};
+use std::cell::Cell;
+
 const T0: i64 = 1_000_000;
+
+thread_local! {
+    /// The settings `drive` answers a start of ./run with (what the shell would read).
+    static RUN_CONF: Cell<Conf> = Cell::new(Conf::default());
+}
+
+fn set_run_conf(c: Conf) {
+    RUN_CONF.with(|x| x.set(c));
+}
 
 fn now(ms: i64) -> Now {
     Now {
@@ -99,6 +111,7 @@ fn events() -> Vec<(&'static str, Event, &'static [u8])> {
         pid,
         wstat,
         finish_exists,
+        cgroup_populated: false,
     };
     v.push(("reap main", reaped(100, 0, false), b""));
     v.push(("reap main+fin", reaped(100, 0x0100, true), b""));
@@ -137,6 +150,11 @@ fn drive(core: &mut Core, ev: Event, at: i64, scripts: &[u8]) -> String {
                             prog,
                             pid: next_pid - 1,
                             readiness: false,
+                            conf: if prog == Prog::Run {
+                                RUN_CONF.with(|c| c.get())
+                            } else {
+                                core.svc(w).conf
+                            },
                         }
                     }
                 };
@@ -163,6 +181,9 @@ fn show(a: Action) -> String {
         Action::Publish(x) => format!("pub({})", w(x)),
         Action::CloseLogPipe => "closelog".into(),
         Action::Exit => "exit".into(),
+        Action::CgroupSignal(sig) => format!("cgsig({})", signame(sig)),
+        Action::CgroupKill => "cgkill".into(),
+        Action::GaveUp(g) => format!("gaveup({g:?})"),
     }
 }
 
@@ -713,6 +734,7 @@ fn bytes_queued_behind_a_script_keep_their_order() {
         pid: 101,
         wstat: 0,
         finish_exists: false,
+        cgroup_populated: false,
     };
     assert_eq!(drive(&mut c, reaped, T0, b""), "");
     assert_eq!(c.deadline(T0), Some(T0), "queued bytes are due at once");
@@ -784,6 +806,7 @@ fn one_second_rule() {
         pid: 101,
         wstat: 0,
         finish_exists: false,
+        cgroup_populated: false,
     };
     assert_eq!(drive(&mut c, reaped, T0 + 300, b""), "pub(main)");
     assert_eq!(c.deadline(T0 + 300), Some(T0 + 300 + THROTTLE_MS));
@@ -796,6 +819,7 @@ fn one_second_rule() {
         pid: 101,
         wstat: 0,
         finish_exists: false,
+        cgroup_populated: false,
     };
     assert_eq!(drive(&mut c, reaped, T0 + 2400, b""), "pub(main)");
     assert_eq!(c.deadline(T0 + 2400), None);
@@ -817,6 +841,7 @@ fn exit_takes_the_log_down_through_eof() {
         pid,
         wstat: 0,
         finish_exists: false,
+        cgroup_populated: false,
     };
     assert_eq!(drive(&mut c, reaped(100), T0, b""), "pub(main)");
     assert_eq!(drive(&mut c, tick, T0, b""), "pub(log) closelog");
@@ -835,6 +860,7 @@ fn restart_during_a_slow_script() {
         pid: 100,
         wstat: 0,
         finish_exists: false,
+        cgroup_populated: false,
     };
     drive(&mut c, reaped, T0, b"");
     assert!(c.asks_control_u(T0));
@@ -900,6 +926,7 @@ fn readiness_notices() {
         pid: 101,
         wstat: 0,
         finish_exists: true,
+        cgroup_populated: false,
     };
     drive(&mut c, reaped, T0 + 10, b"");
     assert_eq!(ready(&c), Ready::Off);
@@ -921,6 +948,7 @@ fn ready_for_a_second_restarts_at_once() {
         pid,
         wstat: 0,
         finish_exists: fin,
+        cgroup_populated: false,
     };
     let tick = Event::Tick { control_u: false };
     let stepped_back = |ms: i64| Now {
@@ -969,6 +997,7 @@ fn starts_and_last_end_are_counted() {
         pid: 101,
         wstat: 9, // killed by SIGKILL
         finish_exists: false,
+        cgroup_populated: false,
     };
     drive(&mut c, reaped, T0 + 5000, b"");
     drive(&mut c, tick, T0 + 5000, b"");
@@ -976,4 +1005,354 @@ fn starts_and_last_end_are_counted() {
         (c.svc(Which::Main).starts, c.svc(Which::Main).last),
         (2, Some(9))
     );
+}
+
+// ------------------------------------------------------------------ stop settings
+
+fn running_with(conf: Conf) -> Core {
+    let mut m = svc(State::Run, Want::Up, 100);
+    m.conf = conf;
+    core_with(m)
+}
+
+fn reap(pid: pid_t, wstat: i32) -> Event {
+    Event::Reaped {
+        pid,
+        wstat,
+        finish_exists: false,
+        cgroup_populated: false,
+    }
+}
+
+/// `down-signal` replaces TERM when the service is taken down (`d`, `x`, SIGTERM), still
+/// followed by CONT; `t` (a restart) keeps TERM.
+#[test]
+fn down_signal_replaces_term_for_d_x_and_sigterm() {
+    let conf = Conf {
+        down_signal: libc::SIGINT,
+        ..Conf::default()
+    };
+    for (ev, want) in [
+        (
+            Event::Control(Which::Main, b'd'),
+            "pub(main) ctl/t kill(100,INT) pub(main) kill(100,CONT) ctl/d",
+        ),
+        (
+            Event::Control(Which::Main, b'x'),
+            "pub(main) ctl/t kill(100,INT) pub(main) kill(100,CONT) ctl/x",
+        ),
+        (
+            Event::Term,
+            "pub(main) ctl/t kill(100,INT) pub(main) kill(100,CONT) ctl/x",
+        ),
+        (
+            Event::Control(Which::Main, b't'),
+            "ctl/t kill(100,TERM) pub(main)",
+        ),
+    ] {
+        let mut c = running_with(conf);
+        assert_eq!(drive(&mut c, ev, T0, b""), want, "{ev:?}");
+    }
+}
+
+/// `timeout-kill`: armed by `d`; KILL and CONT when it runs out, again every 5 s until
+/// the service is reaped; the reap clears it.
+#[test]
+fn timeout_kill_then_every_five_seconds() {
+    let mut c = running_with(Conf {
+        timeout_kill: Some(200),
+        ..Conf::default()
+    });
+    let tick = Event::Tick { control_u: false };
+    drive(&mut c, Event::Control(Which::Main, b'd'), T0, b"");
+    assert_eq!(c.deadline(T0), Some(T0 + 200));
+    assert_eq!(drive(&mut c, tick, T0 + 199, b""), "");
+    assert_eq!(
+        drive(&mut c, tick, T0 + 200, b""),
+        "kill(100,KILL) kill(100,CONT)"
+    );
+    assert_eq!(c.deadline(T0 + 200), Some(T0 + 5200));
+    assert_eq!(
+        drive(&mut c, tick, T0 + 5200, b""),
+        "kill(100,KILL) kill(100,CONT)"
+    );
+    drive(&mut c, reap(100, 9), T0 + 5300, b"");
+    assert_eq!(c.deadline(T0 + 5300), None);
+    assert_eq!(c.svc(Which::Main).kill_at, None);
+    // `t` (want up) arms nothing.
+    let mut c = running_with(Conf {
+        timeout_kill: Some(200),
+        ..Conf::default()
+    });
+    drive(&mut c, Event::Control(Which::Main, b't'), T0, b"");
+    assert_eq!(c.deadline(T0), None);
+}
+
+/// `timeout-finish`: a `./finish` that runs longer gets KILL.
+#[test]
+fn timeout_finish_kills_a_hanging_finish() {
+    set_run_conf(Conf {
+        timeout_finish: Some(300),
+        ..Conf::default()
+    });
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let tick = Event::Tick { control_u: false };
+    drive(&mut c, tick, T0, b"");
+    let fin = Event::Reaped {
+        pid: 101,
+        wstat: 0,
+        finish_exists: true,
+        cgroup_populated: false,
+    };
+    drive(&mut c, fin, T0 + 2000, b"");
+    assert_eq!(drive(&mut c, tick, T0 + 2000, b""), "finish pub(main)");
+    assert_eq!(c.deadline(T0 + 2000), Some(T0 + 2300));
+    assert_eq!(drive(&mut c, tick, T0 + 2300, b""), "kill(101,KILL)");
+    drive(&mut c, reap(101, 9), T0 + 2310, b"");
+    assert_eq!(c.svc(Which::Main).finish_kill_at, None);
+    assert_eq!(c.svc(Which::Main).state, State::Down);
+    set_run_conf(Conf::default());
+}
+
+/// `kill-mode group`: every signal goes to the process group; when `./run` exits, the rest
+/// of its group gets TERM and CONT, then KILL after `timeout-kill` (or 5 s).
+#[test]
+fn group_mode_signals_the_group_and_cleans_up_after_run() {
+    let conf = Conf {
+        kill_mode: KillMode::Group,
+        ..Conf::default()
+    };
+    let mut c = running_with(conf);
+    assert_eq!(
+        drive(&mut c, Event::Control(Which::Main, b'h'), T0, b""),
+        "ctl/h kill(-100,HUP)"
+    );
+    assert_eq!(
+        drive(&mut c, Event::Control(Which::Main, b'd'), T0, b""),
+        "pub(main) ctl/t kill(-100,TERM) pub(main) kill(-100,CONT) ctl/d"
+    );
+    assert_eq!(
+        drive(&mut c, reap(100, 15), T0 + 10, b""),
+        "kill(-100,TERM) kill(-100,CONT) pub(main)"
+    );
+    let tick = Event::Tick { control_u: false };
+    assert_eq!(c.deadline(T0 + 10), Some(T0 + 10 + KILL_AGAIN_MS));
+    assert_eq!(
+        drive(&mut c, tick, T0 + 10 + KILL_AGAIN_MS, b""),
+        "kill(-100,KILL)"
+    );
+    assert_eq!(c.deadline(T0 + 10 + KILL_AGAIN_MS), None);
+}
+
+/// `kill-mode cgroup`: `./run` gone but its cgroup not empty: the rest gets TERM and CONT,
+/// `cgroup.kill` after the grace, and the service counts as down only once it is empty.
+#[test]
+fn cgroup_mode_waits_for_an_empty_cgroup() {
+    let conf = Conf {
+        kill_mode: KillMode::Cgroup,
+        timeout_kill: Some(300),
+        ..Conf::default()
+    };
+    let mut c = running_with(conf);
+    let exit = Event::Reaped {
+        pid: 100,
+        wstat: 0,
+        finish_exists: false,
+        cgroup_populated: true,
+    };
+    assert_eq!(drive(&mut c, exit, T0, b""), "cgsig(TERM) cgsig(CONT)");
+    assert_eq!(c.svc(Which::Main).state, State::Run, "not down yet");
+    let tick = Event::Tick { control_u: false };
+    assert_eq!(
+        drive(&mut c, tick, T0 + 100, b""),
+        "",
+        "no restart while draining"
+    );
+    assert_eq!(drive(&mut c, tick, T0 + 300, b""), "cgkill");
+    assert_eq!(
+        drive(&mut c, Event::CgroupEmpty, T0 + 310, b""),
+        "pub(main)"
+    );
+    assert_eq!(c.svc(Which::Main).state, State::Down);
+    assert_eq!(
+        drive(&mut c, tick, T0 + 310, b""),
+        "ctl/u run(main) pub(main)"
+    );
+    // Taken down: timeout-kill ends with cgroup.kill rather than KILL to the group.
+    let mut c = running_with(conf);
+    drive(&mut c, Event::Control(Which::Main, b'd'), T0, b"");
+    assert_eq!(drive(&mut c, tick, T0 + 300, b""), "cgkill");
+}
+
+/// `restart-limit 3 10`: the third exit within 10 s leaves the service down, want down,
+/// said once; `u` brings it back.
+#[test]
+fn restart_limit_stops_restarting_until_up() {
+    set_run_conf(Conf {
+        restart_limit: Some((3, 10_000)),
+        ..Conf::default()
+    });
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let tick = Event::Tick { control_u: false };
+    let mut t = T0;
+    for i in 0..3 {
+        assert_eq!(
+            drive(&mut c, tick, t, b""),
+            "ctl/u run(main) pub(main)",
+            "start {i}"
+        );
+        t += 1500; // each ran 1.5 s: no 1-second throttle
+        let got = drive(&mut c, reap(101, 256), t, b"");
+        if i < 2 {
+            assert_eq!(got, "pub(main)");
+        } else {
+            assert_eq!(got, "gaveup(RestartLimit) pub(main)");
+        }
+    }
+    let m = c.svc(Which::Main);
+    assert_eq!(
+        (m.want, m.gave_up),
+        (Want::Down, Some(GaveUp::RestartLimit))
+    );
+    assert_eq!(drive(&mut c, tick, t + 60_000, b""), "", "stays down");
+    drive(&mut c, Event::Control(Which::Main, b'u'), t + 60_000, b"");
+    assert_eq!(c.svc(Which::Main).gave_up, None);
+    assert_eq!(
+        drive(&mut c, tick, t + 60_000, b""),
+        "ctl/u run(main) pub(main)"
+    );
+    // Exits spread wider than the window do not count together.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let mut t = T0;
+    for _ in 0..6 {
+        drive(&mut c, tick, t, b"");
+        t += 6000;
+        drive(&mut c, reap(101, 256), t, b"");
+    }
+    assert_eq!(c.svc(Which::Main).gave_up, None);
+    set_run_conf(Conf::default());
+}
+
+/// `restart-delay 100 1000`: each run that ends within a second doubles the wait, from
+/// MIN up to MAX; a run of a second or more resets it. Commands act during the wait.
+#[test]
+fn restart_delay_doubles_and_resets() {
+    set_run_conf(Conf {
+        restart_delay: Some((100, 1000)),
+        ..Conf::default()
+    });
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let tick = Event::Tick { control_u: false };
+    let mut t = T0;
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        assert_eq!(drive(&mut c, tick, t, b""), "ctl/u run(main) pub(main)");
+        t += 50; // a quick death
+        drive(&mut c, reap(101, 256), t, b"");
+        let at = c.deadline(t).expect("a wait");
+        waits.push(at - t);
+        t = at;
+    }
+    assert_eq!(waits, [100, 200, 400, 800, 1000, 1000]);
+    // During a wait `d` is obeyed at once.
+    assert_eq!(
+        drive(&mut c, Event::Control(Which::Main, b'd'), t - 10, b""),
+        "pub(main)"
+    );
+    drive(&mut c, Event::Control(Which::Main, b'u'), t - 5, b"");
+    // A run that lasts resets the delay.
+    drive(&mut c, tick, t, b"");
+    t += 1500;
+    drive(&mut c, reap(101, 256), t, b"");
+    assert_eq!(c.deadline(t), None);
+    assert_eq!(c.svc(Which::Main).delay, None);
+    set_run_conf(Conf::default());
+}
+
+/// `./finish` exiting 125: permanent failure, as in s6.
+#[test]
+fn finish_exit_125_is_permanent() {
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let tick = Event::Tick { control_u: false };
+    drive(&mut c, tick, T0, b"");
+    let fin = Event::Reaped {
+        pid: 101,
+        wstat: 256,
+        finish_exists: true,
+        cgroup_populated: false,
+    };
+    drive(&mut c, fin, T0 + 2000, b"");
+    assert_eq!(drive(&mut c, tick, T0 + 2000, b""), "finish pub(main)");
+    assert_eq!(
+        drive(&mut c, reap(101, 125 << 8), T0 + 2100, b""),
+        "gaveup(Finish125) pub(main)"
+    );
+    assert_eq!(c.svc(Which::Main).want, Want::Down);
+    assert_eq!(drive(&mut c, tick, T0 + 9000, b""), "");
+    // Any other finish exit code: restarted as runit does.
+    let mut c = core_with(svc(State::Finish, Want::Up, 200));
+    drive(&mut c, reap(200, 124 << 8), T0, b"");
+    assert_eq!(drive(&mut c, tick, T0, b""), "ctl/u run(main) pub(main)");
+}
+
+/// A previous runsv's service still running at start-up: stopped before anything
+/// starts, KILL after the grace, then the start.
+#[test]
+fn leftover_is_stopped_before_the_first_start() {
+    let conf = Conf {
+        kill_mode: KillMode::Group,
+        down_signal: libc::SIGQUIT,
+        timeout_kill: Some(400),
+        ..Conf::default()
+    };
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    assert_eq!(
+        drive(&mut c, Event::Leftover { pgid: 77, conf }, T0, b""),
+        "kill(-77,QUIT) kill(-77,CONT)"
+    );
+    let tick = Event::Tick { control_u: false };
+    assert_eq!(drive(&mut c, tick, T0 + 10, b""), "", "no start meanwhile");
+    assert_eq!(drive(&mut c, tick, T0 + 400, b""), "kill(-77,KILL)");
+    drive(&mut c, Event::LeftoverGone, T0 + 410, b"");
+    assert_eq!(
+        drive(&mut c, tick, T0 + 410, b""),
+        "ctl/u run(main) pub(main)"
+    );
+    // A cgroup leftover: signals to the cgroup, gone when it is empty.
+    let mut c = core_with(svc(State::Down, Want::Up, 0));
+    let conf = Conf {
+        kill_mode: KillMode::Cgroup,
+        ..conf
+    };
+    assert_eq!(
+        drive(&mut c, Event::Leftover { pgid: 0, conf }, T0, b""),
+        "cgsig(QUIT) cgsig(CONT)"
+    );
+    drive(&mut c, Event::CgroupEmpty, T0 + 5, b"");
+    assert_eq!(
+        drive(&mut c, tick, T0 + 5, b""),
+        "ctl/u run(main) pub(main)"
+    );
+}
+
+/// Every deadline due at once still fits the action list.
+#[test]
+fn all_deadlines_at_once_fit() {
+    let mut m = svc(State::Run, Want::Down, 100);
+    m.conf = Conf {
+        kill_mode: KillMode::Group,
+        ..Conf::default()
+    };
+    m.kill_at = Some(T0);
+    m.finish_kill_at = Some(T0);
+    m.group_kill = Some((90, T0));
+    m.draining = Some(Draining {
+        wstat: 0,
+        finish_exists: false,
+        kill_at: T0,
+    });
+    let mut c = core_with(m);
+    c.leftover = Some((80, T0));
+    let acts = c.step(Event::Tick { control_u: false }, now(T0));
+    assert!(acts.as_slice().len() < MAX_ACTIONS, "{:?}", acts.as_slice());
 }
