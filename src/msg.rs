@@ -4,7 +4,7 @@
 //! `runsv DIR: `, `svlogd: `, `- runit: `, or none for sv), as skalibs sets `PROG`; then
 //! [`warn`], [`warn_errno`], [`info`], [`fatal`] and friends put `PREFIX KIND TEXT[: <err>]`
 //! on stderr. A line is streamed through a stack buffer, ends in `\n` and goes out in as
-//! few `write(2)`s as its length needs (one, below 2 KiB), so printing never allocates
+//! few `write(2)`s as its length needs (one, below 1 KiB), so printing never allocates
 //! (runsv prints warnings on paths that must not allocate, and children print between fork
 //! and exec), lines from concurrent processes do not interleave, and nothing is truncated.
 //! Errors are shown with runit's own texts ([`Errno::text`]), never `strerror` or Rust's
@@ -54,10 +54,14 @@ impl Kind {
 /// a busy serial console loses no lines, a stuck one cannot hang the program.
 const FULL_OUTPUT_WAIT_MS: i64 = 500;
 
+/// The stack buffer of a line: every message of ours fits; a longer line goes out in more
+/// writes. (Bigger costs every process that ever prints a warning a stack page for good.)
+const LINE_BUF: usize = 1024;
+
 /// A line being built: pieces collect in a stack buffer that goes out whenever it fills.
 struct Line<'a> {
     fd: BorrowedFd<'a>,
-    buf: [u8; 2048],
+    buf: [u8; LINE_BUF],
     n: usize,
     deadline: Option<i64>,
 }
@@ -66,7 +70,7 @@ impl<'a> Line<'a> {
     fn new(fd: BorrowedFd<'a>) -> Line<'a> {
         Line {
             fd,
-            buf: [0; 2048],
+            buf: [0; LINE_BUF],
             n: 0,
             deadline: None,
         }

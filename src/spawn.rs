@@ -15,7 +15,8 @@ use crate::sys::{self, signals, Errno, Forked, Res};
 pub struct OnFail<'a> {
     pub kind: Kind,
     pub code: i32,
-    /// The text after the program's prefix and the kind word; `: <err>` follows.
+    /// The text after the program's prefix and the kind word; `: <err>` follows. Empty:
+    /// the child exits without a word.
     pub parts: &'a [&'a [u8]],
 }
 
@@ -34,6 +35,10 @@ pub fn spawn(
             signals::reset_child_signals();
             prepare();
             let e = exec();
+            if fail.parts.is_empty() {
+                // A quiet child: the parent reports what its failure means.
+                sys::exit_now(fail.code)
+            }
             msg::child_exit(fail.kind, fail.code, fail.parts, Some(e))
         }
     }

@@ -13,6 +13,11 @@ static ALLOC: runit_rs::sys::alloc::Alloc = runit_rs::sys::alloc::Alloc;
 #[no_mangle]
 pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     use std::os::unix::ffi::OsStrExt;
+    // runsv keeps its start-up allocations out of malloc (sys::alloc's arena): decided
+    // from the raw argv, before anything allocates.
+    if runit_rs::sys::proctitle::argv_arg(0).map(runit_rs::basename) == Some(b"runsv") {
+        runit_rs::sys::alloc::use_arena();
+    }
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let name = runit_rs::basename(argv0.as_bytes()).to_vec();
     let shifted = runit_rs::prog::by_name(&name).is_none();

@@ -395,6 +395,19 @@ pub fn sync() {
 
 /// The current working directory.
 pub fn getcwd() -> Res<Vec<u8>> {
+    // A usual path fits a small stack buffer: the result allocates only its own length
+    // (a 4 KiB heap buffer zeroed at start-up stays as private pages in every supervisor).
+    let mut small = [0u8; 512];
+    // SAFETY: small is valid for its length.
+    let r = unsafe { libc::getcwd(small.as_mut_ptr().cast(), small.len()) };
+    if !r.is_null() {
+        let end = small.iter().position(|&b| b == 0).unwrap_or(small.len());
+        return Ok(small.get(..end).unwrap_or(&[]).to_vec());
+    }
+    let e = Errno::last();
+    if e != Errno::RANGE {
+        return Err(e);
+    }
     let mut buf = vec![0u8; 4096];
     loop {
         // SAFETY: buf is valid for buf.len() bytes.

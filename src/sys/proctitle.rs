@@ -47,3 +47,9 @@ pub fn argv_arg_mut(i: usize) -> Option<&'static mut [u8]> {
         Some(std::slice::from_raw_parts_mut(p.cast::<u8>(), len))
     }
 }
+
+/// Argument `i` of the real argv, read-only, without allocating (what a program may look
+/// at before its allocator is chosen).
+pub fn argv_arg(i: usize) -> Option<&'static [u8]> {
+    argv_arg_mut(i).map(|a| &*a)
+}

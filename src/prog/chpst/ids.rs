@@ -96,8 +96,7 @@ pub fn resolve(spec: &Spec) -> Result<(u32, Vec<u32>), Failure> {
             }
             let mut gids = Vec::with_capacity(groups.len());
             for g in groups {
-                let name = sys::cstr(g).map_err(|_| Failure::Unknown)?;
-                match user::getgrnam(&name) {
+                match getgrnam(g) {
                     Ok(Some(gid)) => gids.push(gid),
                     Ok(None) => return Err(Failure::Unknown),
                     Err(e) => return Err(Failure::Lookup(e)),
@@ -110,11 +109,32 @@ pub fn resolve(spec: &Spec) -> Result<(u32, Vec<u32>), Failure> {
 
 /// `getpwnam`: (uid, primary gid).
 pub fn lookup_user(name: &[u8]) -> Result<(u32, u32), Failure> {
-    let name = sys::cstr(name).map_err(|_| Failure::Unknown)?;
-    match user::getpwnam(&name) {
+    match getpwnam(name) {
         Ok(Some(ids)) => Ok(ids),
         Ok(None) => Err(Failure::Unknown),
         Err(e) => Err(Failure::Lookup(e)),
+    }
+}
+
+/// The passwd lookup: glibc's NSS in the dynamic build, our own in the static one, where
+/// glibc cannot load NSS modules (nss.rs).
+fn getpwnam(name: &[u8]) -> Result<Option<(u32, u32)>, sys::Errno> {
+    if cfg!(target_feature = "crt-static") {
+        return super::nss::getpwnam(name);
+    }
+    match sys::cstr(name) {
+        Ok(c) => user::getpwnam(&c),
+        Err(_) => Ok(None),
+    }
+}
+
+fn getgrnam(name: &[u8]) -> Result<Option<u32>, sys::Errno> {
+    if cfg!(target_feature = "crt-static") {
+        return super::nss::getgrnam(name);
+    }
+    match sys::cstr(name) {
+        Ok(c) => user::getgrnam(&c),
+        Err(_) => Ok(None),
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod env;
 mod ids;
+pub mod nss;
 
 use crate::getopt::{Getopt, Opt};
 use crate::{basename, msg, sys};

@@ -56,9 +56,8 @@ struct Io {
     ctrl: Option<OwnedFd>,
     /// The pid the `pid` file shows (`None` = must be rewritten at the next publish).
     pid_written: Option<sys::pid_t>,
-    /// What `info` holds now (written only when it changes).
-    info: [u8; info::MAX_LEN],
-    info_len: usize,
+    /// A fingerprint of what `info` holds now (it is written only when it changes).
+    info_print: u64,
 }
 
 /// The readiness side of the main service (docs/readiness.md).
@@ -67,10 +66,12 @@ struct Readiness {
     pipe: Option<OwnedFd>,
     /// The `sd_notify` socket at `supervise/notify`, while `notify-socket` exists.
     socket: Option<OwnedFd>,
-    /// `NOTIFY_SOCKET=/abs/path/supervise/notify`, built at start-up (`None`: the path
-    /// does not fit a socket address).
+    /// `NOTIFY_SOCKET=/abs/path/supervise/notify` and the path itself (`None`: the path
+    /// does not fit a socket address), found once: at start-up when `notify-socket`
+    /// exists then (so runs do not allocate), else when it first appears.
     env: Option<CString>,
     socket_path: Option<CString>,
+    paths_known: bool,
     /// `STATUS=` and `MAINPID=` of the current run.
     status: [u8; info::TEXT_MAX],
     status_len: usize,
@@ -113,6 +114,11 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     };
     msg::set_prefix(&[b"runsv ", dir, b": "]);
     sys::alloc::set_oom_exit(exit::FATAL);
+    // Entered without Rust's start-up code (src/bin/runsv.rs): closed fds 0-2 get
+    // /dev/null, so no pipe or lock of ours lands on them, and SIGPIPE (a warning to a
+    // stderr whose reader is gone) must not end a supervisor.
+    sys::init::fill_std_fds();
+    let _ = signals::ignore(libc::SIGPIPE);
     let audit = std::env::var_os("RUNSV_ALLOC_AUDIT").is_some();
     startup(dir, audit).run()
 }
@@ -133,6 +139,7 @@ fn warn(parts: &[&[u8]], e: Option<Errno>) {
 }
 
 /// Start-up, in the observable order of §3. Every failure here is fatal (exit 111).
+#[inline(never)]
 fn startup(dir: &[u8], audit: bool) -> Runsv {
     let selfpipe =
         signals::selfpipe().unwrap_or_else(|e| fatal(&[b"unable to create selfpipe"], Some(e)));
@@ -175,20 +182,8 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
         files,
         ctrl: None,
         pid_written: None,
-        info: [0; info::MAX_LEN],
-        info_len: 0,
+        info_print: 0,
     };
-    // The socket's absolute name, for `NOTIFY_SOCKET` (libsystemd wants one).
-    let socket_path = sys::getcwd().ok().and_then(|mut p| {
-        p.push(b'/');
-        p.extend_from_slice(svdir::NOTIFY);
-        (p.len() < sys::notify::SUN_PATH_MAX).then(|| sys::cstr(&p).ok())?
-    });
-    let env = socket_path.as_ref().and_then(|p| {
-        let mut e = b"NOTIFY_SOCKET=".to_vec();
-        e.extend_from_slice(p.to_bytes());
-        sys::cstr(&e).ok()
-    });
     let mut r = Runsv {
         core: Core::new(main, log),
         io: [io(&MAIN), io(&LOGSVC)],
@@ -197,8 +192,9 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
         ready: Readiness {
             pipe: None,
             socket: None,
-            env,
-            socket_path,
+            env: None,
+            socket_path: None,
+            paths_known: false,
             status: [0; info::TEXT_MAX],
             status_len: 0,
             mainpid: None,
@@ -207,6 +203,9 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
         stops: stop::Stops::new(),
         audit,
     };
+    if sys::stat(svdir::NOTIFY_SOCKET).is_ok() {
+        r.notify_paths();
+    }
     // Before the first record replaces the old one: what a killed runsv left running.
     r.find_leftover();
     r.io[0].ctrl = Some(open_control(&MAIN, b"supervise/control"));
@@ -450,6 +449,7 @@ impl Runsv {
     }
 
     /// Starts a program (§9.1, §9.2) and says how it went.
+    #[inline(never)]
     fn spawn(&mut self, w: Which, prog: Prog) -> Event {
         // Readiness is set up per start of ./run, before anything is borrowed for the fork.
         let (nfd, socket) = if (w, prog) == (Which::Main, Prog::Run) {
@@ -589,6 +589,7 @@ impl Runsv {
     }
 
     /// Runs `control/<c>` if it exists with the owner-execute bit (§9.2).
+    #[inline(never)]
     fn control_script(&mut self, c: u8) -> Event {
         let path = svdir::control_script(c);
         let Ok(cpath) = CStr::from_bytes_with_nul(&path) else {
@@ -640,6 +641,7 @@ impl Runsv {
     /// Reads `notification-fd` and `notify-socket` for a start of `./run` (both re-read at
     /// every start, as s6 reads `notification-fd`): the descriptor number, and whether the
     /// run gets `NOTIFY_SOCKET`. A bad file gets a warning and the run goes without.
+    #[inline(never)]
     fn readiness_config(&mut self) -> (Option<i32>, bool) {
         let mut buf = [0u8; 64];
         let nfd = match sys::read_small(svdir::NOTIFICATION_FD, &mut buf) {
@@ -665,6 +667,9 @@ impl Runsv {
             }
         };
         let want_socket = sys::stat(svdir::NOTIFY_SOCKET).is_ok();
+        if want_socket && !self.ready.paths_known {
+            self.notify_paths();
+        }
         if want_socket && self.ready.socket.is_none() {
             match &self.ready.socket_path {
                 None => warn(
@@ -692,8 +697,27 @@ impl Runsv {
         (nfd, want_socket && self.ready.socket.is_some())
     }
 
+    /// The socket's absolute name, for `NOTIFY_SOCKET` (libsystemd wants one).
+    #[inline(never)]
+    fn notify_paths(&mut self) {
+        self.ready.paths_known = true;
+        self.ready.socket_path = sys::getcwd().ok().and_then(|mut p| {
+            p.push(b'/');
+            p.extend_from_slice(svdir::NOTIFY);
+            (p.len() < sys::notify::SUN_PATH_MAX).then(|| sys::cstr(&p).ok())?
+        });
+        self.ready.env = self.ready.socket_path.as_ref().and_then(|p| {
+            let mut e = b"NOTIFY_SOCKET=".to_vec();
+            e.extend_from_slice(p.to_bytes());
+            sys::cstr(&e).ok()
+        });
+    }
+
     /// The notification pipe is readable: a newline means ready (then the pipe is done);
     /// end of file before one means this run will not say so.
+    // Its buffers live in its own frame, not in the main loop's (frames of 4 KiB and
+    // more are probed page by page, so they would stay private in every runsv).
+    #[inline(never)]
     fn notification_fd(&mut self) {
         let Some(p) = self.ready.pipe.as_ref() else {
             return;
@@ -712,6 +736,9 @@ impl Runsv {
 
     /// Datagrams on the `sd_notify` socket (at most a bounded number per wake-up, so a
     /// flood cannot starve control bytes).
+    // Its buffers live in its own frame, not in the main loop's (frames of 4 KiB and
+    // more are probed page by page, so they would stay private in every runsv).
+    #[inline(never)]
     fn notify_datagrams(&mut self) {
         let mut buf = [0u8; sys::notify::DATAGRAM_MAX];
         for _ in 0..64 {
@@ -753,6 +780,9 @@ impl Runsv {
     }
 
     /// Whether `pid` is `./run` or one of its descendants (notify::sender_is_service).
+    // Its buffers live in its own frame, not in the main loop's (frames of 4 KiB and
+    // more are probed page by page, so they would stay private in every runsv).
+    #[inline(never)]
     fn sent_by_service(&self, pid: sys::pid_t) -> bool {
         let m = self.core.svc(Which::Main);
         if m.state != State::Run {
@@ -780,6 +810,7 @@ impl Runsv {
 
     /// Publishes the state of one service: pid (if changed), stat, status — in that order,
     /// each via `X.new` and rename (§4). A failure skips the rest of the update as runit does.
+    #[inline(never)]
     fn publish(&mut self, w: Which) {
         let s = *self.core.svc(w);
         if !s.exists {
@@ -842,6 +873,7 @@ impl Runsv {
 impl Runsv {
     /// Writes `supervise/info` (src/info.rs) when it says something new; before `status`,
     /// so a reader seeing a new record finds the facts of the same run.
+    #[inline(never)]
     fn publish_info(&mut self, w: Which, s: &Svc) {
         let mut i = Info::new();
         i.pid = s.pid as u32;
@@ -870,18 +902,23 @@ impl Runsv {
         let mut buf = [0u8; info::MAX_LEN];
         let n = i.pack(&mut buf);
         let data = buf.get(..n).unwrap_or(&[]);
+        let print = fingerprint(data);
         let io = self.io(w);
-        if io.info.get(..io.info_len) == Some(data) {
+        if io.info_print == print {
             return;
         }
         let pfx: &[u8] = if w == Which::Log { b"log/" } else { b"" };
         if replace(pfx, b"info", io.files.info_new, io.files.info, data).is_ok() {
-            if let Some(dst) = io.info.get_mut(..n) {
-                dst.copy_from_slice(data);
-            }
-            io.info_len = n;
+            io.info_print = print;
         }
     }
+}
+
+/// FNV-1a of a file's content (0 means "nothing written yet").
+fn fingerprint(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+        (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
+    }) | 1
 }
 
 /// Copies `src` into `buf` followed by a NUL (when it fits); returns `src`'s length.

@@ -101,8 +101,9 @@ pub struct Svc {
     /// `kill-mode cgroup`: `./run` ended (wait status kept) but its cgroup is not empty
     /// yet; the service counts as down once it is. With the moment of `cgroup.kill`.
     pub draining: Option<Draining>,
-    /// `restart-limit`: when the last exits of `./run` happened (a ring).
-    exits: [i64; super::conf::LIMIT_MAX as usize],
+    /// `restart-limit`: when the last exits of `./run` happened (a ring of monotonic ms,
+    /// kept as u32: differences are taken wrapping, and a window is at most a day).
+    exits: [u32; super::conf::LIMIT_MAX as usize],
     exits_len: usize,
     exits_head: usize,
     /// `restart-delay`: the wait before the next start (`None`: not in a crash loop).
@@ -211,6 +212,7 @@ impl Svc {
     /// Records an exit of `./run` at `now`; whether the last `n` fell within `window`.
     fn limit_reached(&mut self, now: i64) -> bool {
         let cap = self.exits.len();
+        let now = now as u32;
         if let Some(slot) = self.exits.get_mut((self.exits_head + self.exits_len) % cap) {
             *slot = now;
         }
@@ -227,7 +229,9 @@ impl Svc {
             return false;
         }
         let oldest = (self.exits_head + self.exits_len - n) % cap;
-        self.exits.get(oldest).is_some_and(|&t| now - t <= window)
+        self.exits
+            .get(oldest)
+            .is_some_and(|&t| i64::from(now.wrapping_sub(t)) <= window)
     }
 
     /// The deadlines this service has pending.
@@ -535,7 +539,9 @@ impl Core {
         starts.chain(kills).chain(self.leftover.map(|l| l.1)).min()
     }
 
-    /// The one transition function.
+    /// The one transition function. (Not inlined into the shell's loop: its locals then
+    /// live only while it runs, and the loop's frame stays small.)
+    #[inline(never)]
     pub fn step(&mut self, ev: Event, now: Now) -> Actions {
         let mut out = Actions::new();
         self.now = now;
@@ -1094,10 +1100,9 @@ impl Core {
         if self.leftover.is_some() {
             return; // a previous instance is still being stopped: nothing starts
         }
-        let m = self.svc[0];
+        let m = &self.svc[0];
         if m.want == Want::Exit && m.state == State::Down && !self.script_busy() {
-            let l = self.svc[1];
-            if l.pid == 0 {
+            if self.svc[1].pid == 0 {
                 out.push(Action::Exit);
                 return;
             }
@@ -1110,11 +1115,11 @@ impl Core {
             }
         }
         // The log service first, so it gets the lower pid.
-        let l = self.svc[1];
+        let l = &self.svc[1];
         if l.wants_start() && now.mono >= l.not_before {
             out.push(Action::Spawn(Which::Log, Prog::Run));
         }
-        let m = self.svc[0];
+        let m = &self.svc[0];
         if m.wants_start() && now.mono >= m.not_before {
             if m.state == State::Finish {
                 out.push(Action::Spawn(Which::Main, Prog::Finish));

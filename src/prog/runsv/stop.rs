@@ -5,7 +5,7 @@
 use super::cgroup::Cgroup;
 use super::conf::{self, Conf, KillMode};
 use super::state::{Event, GaveUp, Which};
-use super::{now, warn, Runsv};
+use super::{fingerprint, now, warn, Runsv};
 use crate::status::{self, State};
 use crate::svdir::MAIN;
 use crate::sys::{self, AsFd, Errno, OwnedFd};
@@ -19,8 +19,9 @@ pub struct Stops {
     pub cgroup: Option<Cgroup>,
     /// `kill-mode cgroup` could not be had: said once.
     cgroup_refused: bool,
-    /// The service's name for its cgroup: the service directory's name.
-    name: Vec<u8>,
+    /// The service's name for its cgroup: the service directory's name (found when a
+    /// cgroup is first wanted: most services never need it).
+    name: Option<Vec<u8>>,
     /// A previous runsv's `./run`, still running (pidfd: readable when it exits), with
     /// its process group.
     pub leftover: Option<(OwnedFd, sys::pid_t)>,
@@ -28,28 +29,21 @@ pub struct Stops {
 
 impl Stops {
     pub fn new() -> Stops {
-        let cwd = sys::getcwd().unwrap_or_default();
         Stops {
             warned: [0; 6],
             cgroup: None,
             cgroup_refused: false,
-            name: crate::basename(&cwd).to_vec(),
+            name: None,
             leftover: None,
         }
     }
-}
-
-/// FNV-1a of a file's content (0 is "nothing warned about").
-fn fingerprint(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
-        (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
-    }) | 1
 }
 
 impl Runsv {
     /// Reads the six settings files (re-read at every start of `./run`). A bad file is
     /// warned about (once per content) and its default used; `kill-mode cgroup` without a
     /// usable cgroup v2 hierarchy falls back to `group`, said once.
+    #[inline(never)]
     pub(super) fn load_conf(&mut self) -> Conf {
         let mut c = Conf::default();
         for (i, file) in conf::FILES.iter().enumerate() {
@@ -85,7 +79,11 @@ impl Runsv {
             }
         }
         if c.kill_mode == KillMode::Cgroup && self.stops.cgroup.is_none() {
-            match Cgroup::open(&self.stops.name) {
+            let name = self.stops.name.get_or_insert_with(|| {
+                let cwd = sys::getcwd().unwrap_or_default();
+                crate::basename(&cwd).to_vec()
+            });
+            match Cgroup::open(name) {
                 Ok(cg) => self.stops.cgroup = Some(cg),
                 Err(e) => {
                     if !self.stops.cgroup_refused {
@@ -109,6 +107,7 @@ impl Runsv {
     /// is recognised by the old record's pid leading a group and having started when the
     /// record says `./run` started; its cgroup by holding processes. Then the core stops
     /// it before anything starts: never two instances.
+    #[inline(never)]
     pub(super) fn find_leftover(&mut self) {
         let c = self.load_conf();
         let ev = match c.kill_mode {
@@ -150,6 +149,7 @@ impl Runsv {
     }
 
     /// `cgroup.events` changed: the core learns when the cgroup is empty.
+    #[inline(never)]
     pub(super) fn cgroup_changed(&mut self) {
         let empty = match self.stops.cgroup.as_mut() {
             Some(cg) => {
@@ -191,6 +191,7 @@ impl Runsv {
     }
 
     /// The one warning when the service is given up on.
+    #[inline(never)]
     pub(super) fn gave_up(&self, g: GaveUp) {
         match g {
             GaveUp::RestartLimit => {
