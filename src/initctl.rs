@@ -9,3 +9,9 @@ use std::ffi::CStr;
 pub const STOPIT: &CStr = c"/etc/runit/stopit";
 /// Upstream runit's reboot flag.
 pub const REBOOT: &CStr = c"/etc/runit/reboot";
+
+/// Written by runsv when a service marked `essential` (docs/containers.md) goes down for
+/// good: its exit code, which the container's PID 1 (runit in container mode, runsvdir)
+/// exits with, before `/etc/runit/exitcode` and stage 3's code.
+pub const ESSENTIAL_EXITCODE: &CStr = c"/run/runit.exitcode";
+pub const ESSENTIAL_EXITCODE_NEW: &CStr = c"/run/runit.exitcode.new";

@@ -30,6 +30,9 @@ pub const NOTIFICATION_FD: &CStr = c!("notification-fd");
 pub const NOTIFY_SOCKET: &CStr = c!("notify-socket");
 /// The socket runsv binds for `notify-socket`, relative to the service directory.
 pub const NOTIFY: &[u8] = b"supervise/notify";
+/// Marker: when this service goes down for good, the container stops with its exit code
+/// (docs/containers.md).
+pub const ESSENTIAL: &CStr = c!("essential");
 pub const LOG_SUPERVISE: &CStr = c!("log/supervise");
 
 /// The files of one `supervise/` directory, as paths relative to the service directory.

@@ -190,9 +190,55 @@ impl Runsv {
         }
     }
 
-    /// The one warning when the service is given up on.
+    /// The one warning when the service is given up on; for an `essential` service, the
+    /// container is stopped with the service's exit code (docs/containers.md).
     #[inline(never)]
     pub(super) fn gave_up(&self, g: GaveUp) {
+        self.gave_up_warning(g);
+        if sys::stat(crate::svdir::ESSENTIAL).is_err() {
+            return;
+        }
+        // The last run's end: its exit code, or 128 + the signal that killed it.
+        let code = match self.core.svc(Which::Main).last {
+            Some(st) if libc::WIFSIGNALED(st) => 128 + libc::WTERMSIG(st),
+            Some(st) => libc::WEXITSTATUS(st),
+            None => 1,
+        };
+        let mut t = [0u8; 20];
+        let mut line = [0u8; 24];
+        let digits = crate::fmt_u64(code as u64, &mut t);
+        let n = digits.len();
+        if let Some(d) = line.get_mut(..n) {
+            d.copy_from_slice(digits);
+        }
+        if let Some(nl) = line.get_mut(n) {
+            *nl = b'\n';
+        }
+        let written = crate::status::open_new(crate::initctl::ESSENTIAL_EXITCODE_NEW)
+            .and_then(|fd| sys::write_all(fd.as_fd(), line.get(..n + 1).unwrap_or(&[])))
+            .and_then(|()| {
+                sys::rename(
+                    crate::initctl::ESSENTIAL_EXITCODE_NEW,
+                    crate::initctl::ESSENTIAL_EXITCODE,
+                )
+            });
+        if let Err(e) = written {
+            warn(&[b"unable to write /run/runit.exitcode"], Some(e));
+        }
+        // SIGTERM is the orderly stop for PID 1 in a container (runit in container mode,
+        // runsvdir as PID 1); it is sent only when PID 1 is one of those, never to
+        // another init (a host's systemd would take it as a shutdown).
+        let mut comm = [0u8; 32];
+        let n = sys::read_small(c"/proc/1/comm", &mut comm).unwrap_or(0);
+        let comm = comm.get(..n).unwrap_or(&[]);
+        let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
+        if matches!(comm, b"runit" | b"runsvdir" | b"runit-rs") {
+            warn(&[b"essential service down for good: stopping the container"], None);
+            let _ = sys::kill(1, libc::SIGTERM);
+        }
+    }
+
+    fn gave_up_warning(&self, g: GaveUp) {
         match g {
             GaveUp::RestartLimit => {
                 let (n, ms) = self
