@@ -142,6 +142,11 @@ pub fn accept(fd: BorrowedFd) -> Res<OwnedFd> {
     .map(owned)
 }
 
+/// Sets the kernel's send buffer of a socket (`SO_SNDBUF`; Linux doubles the value).
+pub fn set_send_buffer(fd: BorrowedFd, bytes: i32) -> Res<()> {
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, bytes)
+}
+
 /// Sends what the socket takes now; never blocks, never raises SIGPIPE (a peer that went
 /// away is `EPIPE`, whatever the process's SIGPIPE disposition is).
 pub fn send(fd: BorrowedFd, buf: &[u8]) -> Res<usize> {

@@ -46,6 +46,10 @@ const READ_MAX: usize = 8192;
 /// After the answer is sent, how long unread client bytes are drained before the close
 /// (closing with unread input sends a reset that can destroy the answer in flight).
 const LINGER_MS: i64 = 1000;
+/// The kernel's send buffer per connection: a fixed size (not autotuned up to 4 MiB), so
+/// that a client that never reads holds at most this much kernel memory besides the
+/// answer we keep; plenty for a scraper on a LAN (the answer goes out in a few wake-ups).
+const SEND_BUFFER: i32 = 256 * 1024;
 /// A pause in accepting after `accept` ran out of descriptors, instead of a busy loop.
 const ACCEPT_PAUSE_MS: i64 = 100;
 
@@ -305,12 +309,16 @@ fn serve(o: &Opts, dir: &CStr) -> i32 {
                     }
                 }
                 match net::accept(listener.as_fd()) {
-                    Ok(fd) => conns.push(Conn {
-                        fd,
-                        deadline: now + o.timeout_ms,
-                        accepted: now,
-                        phase: Phase::Reading(Vec::with_capacity(1024)),
-                    }),
+                    Ok(fd) => {
+                        // A failure leaves the kernel's default: a bigger buffer, no harm.
+                        let _ = net::set_send_buffer(fd.as_fd(), SEND_BUFFER);
+                        conns.push(Conn {
+                            fd,
+                            deadline: now + o.timeout_ms,
+                            accepted: now,
+                            phase: Phase::Reading(Vec::with_capacity(1024)),
+                        })
+                    }
                     Err(Errno::AGAIN) => break,
                     // Out of descriptors: pause instead of spinning on a readable listener.
                     Err(e @ (Errno(libc::EMFILE) | Errno(libc::ENFILE) | Errno::NOMEM)) => {
