@@ -516,8 +516,8 @@ fn small_window_client(addr: &str) -> TcpStream {
 /// buffers between the exporter and a client with a tiny receive window. Clients that send
 /// garbage, that connect and send nothing (more than the connection limit), that send a
 /// request a byte at a time, that send too much, and that ask and never read do not stop
-/// a scrape from completing within a second; the never-reading clients are dropped at
-/// their deadline with their answer unsent.
+/// scrapes, which complete before those clients' deadline; the never-reading clients are
+/// dropped at their deadline with their answer unsent.
 #[test]
 fn garbage_idle_and_never_reading_clients_do_not_block_scrapes() {
     let t = tmp();
@@ -526,7 +526,8 @@ fn garbage_idle_and_never_reading_clients_do_not_block_scrapes() {
     for i in 0..1000 {
         std::fs::create_dir_all(root.join(format!("{long}-{i:04}"))).unwrap();
     }
-    let ex = start_exporter(&root, &["-t", "3", "-c", "8"], t.path());
+    const DEADLINE: Duration = Duration::from_secs(6);
+    let ex = start_exporter(&root, &["-t", "6", "-c", "8"], t.path());
     let body = scrape_raw(&ex.addr);
     assert!(body.len() > 900_000, "{}", body.len());
 
@@ -574,23 +575,25 @@ fn garbage_idle_and_never_reading_clients_do_not_block_scrapes() {
         stalled.push(s);
     }
 
-    for _ in 0..3 {
-        let t0 = Instant::now();
+    // Scrapes complete while the bad clients are all still connected: before the
+    // stalled ones' deadline, so nothing waited for them (an exporter that did would
+    // answer only after dropping them). Not a bound on speed: the machine may be busy.
+    for _ in 0..2 {
         let m = samples(&scrape_raw(&ex.addr));
-        let took = t0.elapsed();
-        assert!(
-            took < Duration::from_secs(1),
-            "a scrape took {took:?} among bad clients"
-        );
         assert_eq!(m.get("runit_exporter_services"), Some(&1000.0));
+        let at = asked.elapsed();
+        assert!(
+            at < DEADLINE,
+            "a scrape among bad clients ended {at:?} after they asked, past their deadline"
+        );
     }
 
-    // The never-reading clients stay silent past their deadline (3 s after they asked),
+    // The never-reading clients stay silent past their deadline (6 s after they asked),
     // then read: what the kernel had buffered, then the close (end of file, or a reset,
     // which may discard what was buffered), short of the whole answer: the exporter
     // dropped them mid-answer.
     std::thread::sleep(
-        (asked + Duration::from_millis(3500)).saturating_duration_since(Instant::now()),
+        (asked + DEADLINE + Duration::from_millis(500)).saturating_duration_since(Instant::now()),
     );
     for mut s in stalled {
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
