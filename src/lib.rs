@@ -3,12 +3,14 @@
 //! Each shared contract has exactly one home: the status record ([`status`]), the TAI64N
 //! clock ([`tai`]), the service-directory layout ([`svdir`]), the control bytes
 //! ([`control`]), runit's halt and reboot flags ([`initctl`]), option parsing ([`getopt`]),
-//! messages ([`msg`]), starting children ([`spawn`]).
+//! messages ([`msg`]), starting children ([`spawn`]), what clients read of a service
+//! ([`facts`]: runit-exporter, svjson).
 //! Every system call goes through [`sys`], the only module where the `unsafe_code` lint is
 //! allowed.
 #![deny(unsafe_code)]
 
 pub mod control;
+pub mod facts;
 pub mod getopt;
 pub mod info;
 pub mod initctl;

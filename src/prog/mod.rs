@@ -2,11 +2,13 @@
 
 pub mod chpst;
 pub mod runit;
+pub mod runit_exporter;
 pub mod runit_init;
 pub mod runsv;
 pub mod runsvchdir;
 pub mod runsvdir;
 pub mod sv;
+pub mod svjson;
 pub mod svlogd;
 pub mod utmpset;
 
@@ -23,6 +25,8 @@ pub fn by_name(name: &[u8]) -> Option<crate::Main> {
         b"chpst" | b"envdir" | b"envuidgid" | b"pgrphack" | b"setlock" | b"setuidgid"
         | b"softlimit" => chpst::main,
         b"utmpset" => utmpset::main,
+        b"runit-exporter" => runit_exporter::main,
+        b"svjson" => svjson::main,
         _ => return None,
     })
 }

@@ -195,13 +195,7 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         None => return usage(),
     };
 
-    let svdir = match std::env::var_os("SVDIR") {
-        Some(v) => {
-            use std::os::unix::ffi::OsStringExt;
-            v.into_vec()
-        }
-        None => default_svdir(),
-    };
+    let svdir = svdir();
     let start = Tai64n::now();
     let cwd = match sys::open(c".", libc::O_RDONLY | libc::O_NDELAY, 0) {
         Ok(fd) => fd,
@@ -250,6 +244,18 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         }
     }
     sv.rc.min(exit::MAX_FAILURES)
+}
+
+/// The service directory sv uses: `$SVDIR`, else [`default_svdir`] (runit-exporter and
+/// svjson take the same, so that all three look at the same services).
+pub fn svdir() -> Vec<u8> {
+    match std::env::var_os("SVDIR") {
+        Some(v) => {
+            use std::os::unix::ffi::OsStringExt;
+            v.into_vec()
+        }
+        None => default_svdir(),
+    }
 }
 
 /// README decision 1: the first of `/service/`, `/etc/service/`, `/var/service/` that is a

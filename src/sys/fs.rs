@@ -302,6 +302,15 @@ pub fn fstat(fd: BorrowedFd) -> Res<Stat> {
     Ok(Stat::from(&st))
 }
 
+/// `fstatat(dir, path)`, following symlinks (runsvdir's view of a directory entry).
+pub fn statat(dir: BorrowedFd, path: &CStr) -> Res<Stat> {
+    // SAFETY: zeroed stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: path is NUL-terminated; dir is a valid descriptor; st is a valid out-buffer.
+    check(unsafe { libc::fstatat(dir.as_raw_fd(), path.as_ptr(), &mut st, 0) })?;
+    Ok(Stat::from(&st))
+}
+
 /// `stat` of a byte path (convenience for paths built at run time).
 pub fn stat_bytes(path: &[u8]) -> Res<Stat> {
     stat(&cstr(path)?)

@@ -9,8 +9,8 @@
 //! By topic: [`fs`] files, descriptors and directories; [`proc`] processes, exec, limits;
 //! [`time`] clocks and poll; [`signals`] the self-pipe; [`dirwatch`] inotify; [`proctitle`]
 //! the process's argv memory; [`init`] what only PID 1 needs; [`user`] credentials;
-//! [`logio`] svlogd's sockets; [`alloc`] the global allocator of every binary (runit's
-//! `out of memory.`, the allocation count).
+//! [`logio`] svlogd's sockets; [`net`] runit-exporter's TCP sockets; [`alloc`] the global
+//! allocator of every binary (runit's `out of memory.`, the allocation count).
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,6 +24,7 @@ pub mod errno;
 pub mod fs;
 pub mod init;
 pub mod logio;
+pub mod net;
 pub mod notify;
 pub mod proc;
 pub mod proctitle;

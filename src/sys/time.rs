@@ -4,7 +4,9 @@ use super::Errno;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// One poll entry: a descriptor (or none: a slot that never fires) and its events.
+/// Laid out as `struct pollfd`, so that [`poll_all`] hands a slice to the kernel as it is.
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct PollFd {
     fd: libc::c_int,
     events: i16,
@@ -66,6 +68,31 @@ pub fn poll(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize, Errno> {
     }
     for (f, r) in fds.iter_mut().zip(raw.iter()) {
         f.revents = r.revents;
+    }
+    Ok(r as usize)
+}
+
+const _: () = assert!(
+    std::mem::size_of::<PollFd>() == std::mem::size_of::<libc::pollfd>()
+        && std::mem::align_of::<PollFd>() == std::mem::align_of::<libc::pollfd>()
+);
+
+/// [`poll`] over any number of entries (runit-exporter's connections); [`poll`] itself
+/// takes at most 8, on the stack.
+pub fn poll_all(fds: &mut [PollFd], timeout_ms: i32) -> Result<usize, Errno> {
+    // SAFETY: PollFd is repr(C) with pollfd's fields in pollfd's order (fd, events,
+    // revents) and the same size and alignment (checked above); the slice is valid for
+    // fds.len() entries, which the kernel reads and whose revents it writes.
+    let r = unsafe {
+        libc::poll(
+            fds.as_mut_ptr().cast::<libc::pollfd>(),
+            fds.len() as libc::nfds_t,
+            timeout_ms,
+        )
+    };
+    if r < 0 {
+        let e = Errno::last();
+        return if e == Errno::INTR { Ok(0) } else { Err(e) };
     }
     Ok(r as usize)
 }

@@ -21,6 +21,8 @@ pub fn bin(name: &str) -> PathBuf {
         "chpst" => env!("CARGO_BIN_EXE_chpst"),
         "utmpset" => env!("CARGO_BIN_EXE_utmpset"),
         "runit-rs" => env!("CARGO_BIN_EXE_runit-rs"),
+        "runit-exporter" => env!("CARGO_BIN_EXE_runit-exporter"),
+        "svjson" => env!("CARGO_BIN_EXE_svjson"),
         _ => panic!("no binary {name}"),
     };
     PathBuf::from(p)

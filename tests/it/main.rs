@@ -5,6 +5,7 @@ mod common;
 
 mod chpst;
 mod demo;
+mod exporter;
 mod getopt;
 mod readiness;
 mod runit;
