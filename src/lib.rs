@@ -9,6 +9,8 @@
 #![deny(unsafe_code)]
 
 pub mod control;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod getopt;
 pub mod info;
 pub mod initctl;

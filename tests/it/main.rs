@@ -5,6 +5,7 @@ mod common;
 
 mod chpst;
 mod demo;
+mod fuzz_corpus;
 mod getopt;
 mod readiness;
 mod runit;
