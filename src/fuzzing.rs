@@ -852,11 +852,11 @@ pub fn runsv_core(data: &[u8]) {
         return;
     }
 
-    // The rest of the input is gone: the shell goes on ticking and taking queued bytes,
-    // time passes to each deadline, every start succeeds and nothing exits. What is
-    // wanted up must be up.
+    // The rest of the input is gone: the shell goes on ticking and taking queued bytes
+    // (one per round: time stands still until the queue is empty), time passes to each
+    // deadline, every start succeeds and nothing exits. What is wanted up must be up.
     sh.input = Bytes::new(&[]);
-    for _ in 0..16 {
+    for _ in 0..state::QUEUE_LEN + 16 {
         sh.feed(&mut core, Event::Tick { control_u: false }, 0);
         if !sh.exited && core.fifo_turn(Which::Main) == Turn::Dequeue {
             sh.feed(&mut core, Event::Dequeue, 0);
@@ -879,7 +879,7 @@ pub fn runsv_core(data: &[u8]) {
 
     // Then every child exits, asked to or not: once main is to exit, runsv does (unless a
     // byte still queued from the input wants it back up).
-    for _ in 0..16 {
+    for _ in 0..state::QUEUE_LEN + 16 {
         if core.svc(Which::Main).want != Want::Exit {
             return;
         }
