@@ -682,6 +682,15 @@ impl Shell<'_> {
                 Action::Kill { pid, .. } => {
                     assert!(pid > 0, "{a:?}");
                     assert!(self.live.contains(&pid), "{a:?}: not a child");
+                    // Signals go to a running ./run or log/run only: never to ./finish
+                    // (supervise-protocol.md §9.2) or a control script.
+                    assert!(
+                        [Which::Main, Which::Log]
+                            .iter()
+                            .any(|&w| core.svc(w).pid == pid && core.svc(w).state == State::Run),
+                        "{a:?}: not a running service: {:?}",
+                        core.svc(Which::Main)
+                    );
                 }
                 Action::Publish(_) => {}
                 Action::CloseLogPipe => {

@@ -582,8 +582,12 @@ impl Core {
     /// Stop sequence, step 2: TERM unless `control/t` handled it, then CONT and
     /// `control/d` or `control/x` when the service is not wanted up.
     fn stop_after_t(&mut self, w: Which, handled: bool, out: &mut Actions) {
+        // Only `./run` is signalled, never `./finish` (§9.2). A stop begun while running
+        // gets here in state finish when `./run` exited, and `./finish` started, while a
+        // slow `control/t` ran (divergence (c)); the pid is then the finish script's.
+        let running = self.svc(w).state == State::Run;
         let s = self.svc_mut(w);
-        if s.pid != 0 && !handled {
+        if running && s.pid != 0 && !handled {
             out.push(Action::Kill {
                 pid: s.pid,
                 sig: libc::SIGTERM,
@@ -596,7 +600,7 @@ impl Core {
         match want {
             Want::Up => {}
             Want::Down | Want::Exit => {
-                if pid != 0 {
+                if running && pid != 0 {
                     out.push(Action::Kill {
                         pid,
                         sig: libc::SIGCONT,
