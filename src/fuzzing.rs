@@ -760,8 +760,8 @@ fn check_core(core: &state::Core, now: i64, live: &[i32]) {
 /// sequence of events — control bytes for main and log (as the FIFO turn allows), reaps of
 /// the children it started (and of strangers), SIGTERM, ticks, readiness notices, time
 /// passing and the wall clock jumping — with every start answered at once as the input
-/// says. Checked after each step and action: [`check_core`] and the rules in
-/// [`Shell::feed`]; at the end, that nothing wanted up stays down and that an exit, once
+/// says. Checked after each step and action: `check_core` and the rules in
+/// `Shell::feed`; at the end, that nothing wanted up stays down and that an exit, once
 /// wanted, comes.
 pub fn runsv_core(data: &[u8]) {
     use state::{Core, Event, Notice, Svc, Turn, Which};
