@@ -28,6 +28,8 @@ pub struct Getopt<'a> {
     /// Index of the next argument to look at; after the iteration ends, the first operand.
     pub ind: usize,
     pos: usize,
+    /// Print nothing (see [`Getopt::quiet`]).
+    quiet: bool,
 }
 
 impl<'a> Getopt<'a> {
@@ -39,7 +41,15 @@ impl<'a> Getopt<'a> {
             prog,
             ind: 1,
             pos: 0,
+            quiet: false,
         }
+    }
+
+    /// The same parse without the error lines: for callers that only look at the items,
+    /// such as the fuzzer (src/fuzzing.rs), whose millions of inputs must not flood stderr.
+    pub fn quiet(mut self) -> Getopt<'a> {
+        self.quiet = true;
+        self
     }
 
     /// The operands left after option parsing.
@@ -76,7 +86,9 @@ impl<'a> Iterator for Getopt<'a> {
                 self.ind += 1;
                 self.pos = 0;
             }
-            msg::err(&[self.prog, b": illegal option -- ", &[c]]);
+            if !self.quiet {
+                msg::err(&[self.prog, b": illegal option -- ", &[c]]);
+            }
             return Some(Opt::Error);
         }
         if !takes_arg {
@@ -100,7 +112,9 @@ impl<'a> Iterator for Getopt<'a> {
                 Some(Opt::Flag(c, Some(arg)))
             }
             None => {
-                msg::err(&[self.prog, b": option requires an argument -- ", &[c]]);
+                if !self.quiet {
+                    msg::err(&[self.prog, b": option requires an argument -- ", &[c]]);
+                }
                 Some(Opt::Error)
             }
         }

@@ -139,11 +139,16 @@ impl Info {
     }
 
     /// Sets the status text; control characters become `_` (it is shown on terminals
-    /// and must stay one line), beyond [`TEXT_MAX`] is cut.
+    /// and must stay one line), beyond [`TEXT_MAX`] is cut. The buffer past the text is
+    /// cleared, so that two `Info`s with the same text are equal (`==` compares it all).
     pub fn set_status(&mut self, t: &[u8]) {
         let n = t.len().min(TEXT_MAX);
-        for (d, &s) in self.text.iter_mut().zip(t.iter().take(n)) {
-            *d = if s < 0x20 || s == 0x7f { b'_' } else { s };
+        for (i, d) in self.text.iter_mut().enumerate() {
+            *d = match t.get(i) {
+                Some(&s) if i < n && (s < 0x20 || s == 0x7f) => b'_',
+                Some(&s) if i < n => s,
+                _ => 0,
+            };
         }
         self.text_len = n;
     }
@@ -280,6 +285,20 @@ mod tests {
         // The longest file fits.
         i.set_status(&[b'x'; 1000]);
         assert!(i.pack(&mut b) < MAX_LEN);
+    }
+
+    #[test]
+    fn a_shorter_status_leaves_nothing_behind() {
+        // Found by fuzzing (fuzz/crashes/supervise_info/): a second, shorter `status=` line
+        // left the first one's tail in the buffer, so the file read back unequal to itself.
+        let i = Info::parse(b"pid=1\nstatus=Ready to go2\nstatus=Ready to go\n");
+        let mut j = Info::new();
+        j.pid = 1;
+        j.set_status(b"Ready to go");
+        assert_eq!(i, j);
+        let mut b = [0u8; MAX_LEN];
+        let n = i.pack(&mut b);
+        assert_eq!(Info::parse(&b[..n]), i);
     }
 
     #[test]

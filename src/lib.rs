@@ -11,6 +11,8 @@
 
 pub mod control;
 pub mod facts;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod getopt;
 pub mod info;
 pub mod initctl;

@@ -124,6 +124,16 @@ pub fn action(cmd: &[u8], lsb: bool) -> Option<Action> {
     })
 }
 
+/// sv's name rule (sv.md §4): a service name is looked up under `$SVDIR` unless it is
+/// empty, starts with `/` or `.`, or ends with `/`; those are paths from the directory sv
+/// was started in.
+pub fn under_svdir(name: &[u8]) -> bool {
+    match (name.first(), name.last()) {
+        (Some(&first), Some(&last)) => first != b'/' && first != b'.' && last != b'/',
+        _ => false,
+    }
+}
+
 /// The run-time context: options, output, failure count.
 struct Sv {
     /// `$SVDIR` (or the default), opened once (`O_PATH`) relative to the original directory;
@@ -335,9 +345,7 @@ impl Sv {
     /// name relative to it. Where runit returns to the original directory after every
     /// service, we do so before a name that needs it: the same directories, fewer calls.
     fn resolve(&mut self, name: &[u8]) -> Resolved {
-        let under_svdir =
-            !name.is_empty() && name[0] != b'/' && name[0] != b'.' && name.last() != Some(&b'/');
-        let base = if under_svdir {
+        let base = if under_svdir(name) {
             match &self.svdir_fd {
                 Ok(fd) => sys::fchdir(fd.as_fd()),
                 Err(e) => Err(*e),

@@ -6,6 +6,7 @@ mod common;
 mod chpst;
 mod demo;
 mod exporter;
+mod fuzz_corpus;
 mod getopt;
 mod readiness;
 mod runit;

@@ -7,8 +7,9 @@
 //! Security-relevant order: supplementary groups, then the gid, then the uid, all after every
 //! lookup has succeeded; nothing runs when a user or group cannot be resolved.
 
-mod env;
-mod ids;
+// Visible to the crate for the fuzzer (src/fuzzing.rs).
+pub(crate) mod env;
+pub(crate) mod ids;
 pub mod nss;
 
 use crate::getopt::{Getopt, Opt};
@@ -309,13 +310,13 @@ fn softlimit(args: &[Vec<u8>], names: &Names) -> Result<Plan, i32> {
 }
 
 /// A limit value: decimal digits only (an empty string is 0, as in runit).
-fn digits(s: &[u8]) -> Option<u64> {
+pub(crate) fn digits(s: &[u8]) -> Option<u64> {
     let (n, len) = crate::scan_ulong(s);
     (len == s.len()).then_some(n)
 }
 
 /// `-n inc`: an optional sign, then digits only (`+`, `-` and the empty string are 0).
-fn parse_nice(s: &[u8]) -> Option<i32> {
+pub(crate) fn parse_nice(s: &[u8]) -> Option<i32> {
     let (neg, num) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),

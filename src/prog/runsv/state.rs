@@ -536,7 +536,12 @@ impl Core {
             .filter(|s| s.wants_start() && s.not_before > now && self.leftover.is_none())
             .map(|s| s.not_before);
         let kills = self.svc.iter().flat_map(|s| s.deadlines());
-        starts.chain(kills).chain(self.leftover.map(|l| l.1)).min()
+        // A kill deadline that passed is due now (the next tick acts on it and re-arms it).
+        starts
+            .chain(kills)
+            .chain(self.leftover.map(|l| l.1))
+            .min()
+            .map(|d| d.max(now))
     }
 
     /// The one transition function. (Not inlined into the shell's loop: its locals then
@@ -751,10 +756,14 @@ impl Core {
     /// (`d`, `x`, SIGTERM) gets its `down-signal` instead of TERM, and its `timeout-kill`
     /// starts (also when `control/t` did the stopping).
     fn stop_after_t(&mut self, w: Which, handled: bool, out: &mut Actions) {
+        // Only `./run` is signalled, never `./finish` (§9.2). A stop begun while running
+        // gets here in state finish when `./run` exited, and `./finish` started, while a
+        // slow `control/t` ran (divergence (c)); the pid is then the finish script's.
+        let running = self.svc(w).state == State::Run;
         let now = self.now.mono;
         let s = self.svc_mut(w);
         let taken_down = s.want != Want::Up;
-        if s.pid != 0 && !handled {
+        if running && s.pid != 0 && !handled {
             out.push(Action::Kill {
                 pid: s.target(),
                 sig: if taken_down {
@@ -774,7 +783,7 @@ impl Core {
         match want {
             Want::Up => {}
             Want::Down | Want::Exit => {
-                if pid != 0 {
+                if running && pid != 0 {
                     out.push(Action::Kill {
                         pid: target,
                         sig: libc::SIGCONT,

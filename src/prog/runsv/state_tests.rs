@@ -850,6 +850,40 @@ fn exit_takes_the_log_down_through_eof() {
     assert_eq!(drive(&mut c, tick, T0, b""), "exit");
 }
 
+/// `./finish` gets no signal (§9.2), also when `./run` exits and `./finish` starts while a
+/// slow `control/t` of a stop runs. Found by the runsv_core fuzz target
+/// (fuzz/crashes/runsv_core/crash-f9e1...): when the script exited, runsv sent CONT (and,
+/// had the script not handled the stop, TERM) to `./finish`.
+#[test]
+fn a_stop_that_goes_on_after_control_t_leaves_finish_alone() {
+    let mut c = core_with(svc(State::Run, Want::Up, 100));
+    assert_eq!(
+        drive(&mut c, Event::Control(Which::Main, b'd'), T0, b"t"),
+        "pub(main) ctl/t"
+    );
+    let reaped = |pid, wstat, finish_exists| Event::Reaped {
+        pid,
+        wstat,
+        finish_exists,
+    };
+    assert_eq!(drive(&mut c, reaped(100, 0, true), T0, b""), "pub(main)");
+    let acts = c.step(Event::Tick { control_u: false }, now(T0));
+    assert_eq!(acts.as_slice(), [Action::Spawn(Which::Main, Prog::Finish)]);
+    let spawned = Event::Spawned {
+        which: Which::Main,
+        prog: Prog::Finish,
+        pid: 102,
+        readiness: false,
+    };
+    assert_eq!(
+        c.step(spawned, now(T0)).as_slice(),
+        [Action::Publish(Which::Main)]
+    );
+    // control/t (pid 101) exits 1: the stop goes on, without signals for ./finish.
+    assert_eq!(drive(&mut c, reaped(101, 0x100, false), T0, b""), "ctl/d");
+    assert_eq!(summary(&c), "finish/down 102 | run/up 50 | - | []");
+}
+
 /// A restart that needs no `control/u` is not held up by a slow script for another
 /// command; with `control/u` it waits for that script.
 #[test]

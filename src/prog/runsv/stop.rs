@@ -233,7 +233,10 @@ impl Runsv {
         let comm = comm.get(..n).unwrap_or(&[]);
         let comm = comm.strip_suffix(b"\n").unwrap_or(comm);
         if matches!(comm, b"runit" | b"runsvdir" | b"runit-rs") {
-            warn(&[b"essential service down for good: stopping the container"], None);
+            warn(
+                &[b"essential service down for good: stopping the container"],
+                None,
+            );
             let _ = sys::kill(1, libc::SIGTERM);
         }
     }
