@@ -865,6 +865,7 @@ fn a_stop_that_goes_on_after_control_t_leaves_finish_alone() {
         pid,
         wstat,
         finish_exists,
+        cgroup_populated: false,
     };
     assert_eq!(drive(&mut c, reaped(100, 0, true), T0, b""), "pub(main)");
     let acts = c.step(Event::Tick { control_u: false }, now(T0));
@@ -874,6 +875,7 @@ fn a_stop_that_goes_on_after_control_t_leaves_finish_alone() {
         prog: Prog::Finish,
         pid: 102,
         readiness: false,
+        conf: Conf::default(),
     };
     assert_eq!(
         c.step(spawned, now(T0)).as_slice(),
