@@ -6,6 +6,10 @@
 //! root's `/etc/passwd` and `/etc/group` (chpst.md §3 step 6). A lookup reports "not found"
 //! (`Ok(None)`) apart from a failure with an errno (`Err`), the distinction runit makes between
 //! `unknown user/group` and `unable to get password/group file entry`.
+//!
+//! A statically linked build (the static multicall `runit-rs`, `make install MULTICALL=1`)
+//! consults only the `files` source, i.e. `/etc/passwd` and `/etc/group`: see
+//! [`static_files_only`].
 
 use super::{check, Errno, Res};
 use std::ffi::CStr;
@@ -16,8 +20,34 @@ fn clear_errno() {
     unsafe { *libc::__errno_location() = 0 };
 }
 
+/// In a static binary, glibc would `dlopen` every NSS module `nsswitch.conf` names besides
+/// `files` (Debian 12: `passwd: files systemd`); such a module is linked against the shared
+/// libc and crashes the static one (SIGSEGV on the first name that `files` does not know,
+/// seen with `chpst -u nosuchuser`). glibc's own `__nss_configure_lookup` pins both
+/// databases to its built-in `files` module before the first lookup. The dynamic binaries
+/// keep the whole of `nsswitch.conf` (LDAP, systemd's users...).
+#[cfg(target_feature = "crt-static")]
+fn static_files_only() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" {
+        fn __nss_configure_lookup(db: *const libc::c_char, line: *const libc::c_char) -> i32;
+    }
+    ONCE.call_once(|| {
+        // SAFETY: both arguments are NUL-terminated static strings; glibc copies what it keeps.
+        // A failure (-1, only for an unknown database name) leaves the default, as before.
+        unsafe {
+            __nss_configure_lookup(c"passwd".as_ptr(), c"files".as_ptr());
+            __nss_configure_lookup(c"group".as_ptr(), c"files".as_ptr());
+        }
+    });
+}
+
+#[cfg(not(target_feature = "crt-static"))]
+fn static_files_only() {}
+
 /// `getpwnam(name)`: `(uid, primary gid)`; `Ok(None)` when no such user.
 pub fn getpwnam(name: &CStr) -> Res<Option<(u32, u32)>> {
+    static_files_only();
     clear_errno();
     // SAFETY: name is NUL-terminated; the returned record is read at once, before any other
     // passwd call could overwrite it (single-threaded program).
@@ -33,6 +63,7 @@ pub fn getpwnam(name: &CStr) -> Res<Option<(u32, u32)>> {
 
 /// `getgrnam(name)`: the group's gid; `Ok(None)` when no such group.
 pub fn getgrnam(name: &CStr) -> Res<Option<u32>> {
+    static_files_only();
     clear_errno();
     // SAFETY: name is NUL-terminated; the record is read at once (single-threaded program).
     let gr = unsafe { libc::getgrnam(name.as_ptr()) };
