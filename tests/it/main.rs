@@ -4,8 +4,10 @@
 mod common;
 
 mod chpst;
+mod debian;
 mod demo;
 mod getopt;
+mod install;
 mod readiness;
 mod runit;
 mod runsv;
