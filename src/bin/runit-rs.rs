@@ -1,6 +1,11 @@
 //! The multicall binary: runs the program named by basename(argv[0]); called under its own
 //! name, the program named by argv[1] (`runit-rs sv status foo`).
 //!
+//! `--help` and `--version` are its own, and only as the first argument under a name that
+//! is no program's: `sv --help` through a link is still sv's own usage error, byte for
+//! byte, and `runit-rs sv --help` is sv's too. runit has no multicall binary, so no
+//! compatibility rule applies to these two.
+//!
 //! `no_main`, so that runit, runit-init and chpst get the raw process state their own
 //! binaries get (fds 0-2 as given, SIGPIPE as inherited); every other program gets SIGPIPE
 //! ignored, as Rust's start-up code gives its standalone binary.
@@ -60,6 +65,11 @@ fn dispatch_shifted(mut args: Vec<Vec<u8>>) -> i32 {
         runit_rs::msg::usage(b"runit-rs", b" program [args ...]");
         return 100;
     }
+    match args[1].as_slice() {
+        b"--help" => return help(),
+        b"--version" => return version(),
+        _ => {}
+    }
     args.remove(0);
     match runit_rs::prog::by_name(runit_rs::basename(&args[0])) {
         Some(m) => {
@@ -71,4 +81,35 @@ fn dispatch_shifted(mut args: Vec<Vec<u8>>) -> i32 {
             100
         }
     }
+}
+
+/// `runit-rs --help`: what the binary is, how it is called, and every program it holds.
+fn help() -> i32 {
+    let mut names = Vec::new();
+    for (i, n) in runit_rs::prog::NAMES.iter().enumerate() {
+        names.extend_from_slice(if i % 8 == 0 { b"\n  " } else { b" " });
+        names.extend_from_slice(n.as_bytes());
+    }
+    runit_rs::msg::out(&[
+        b"runit-rs ",
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        b": the runit 2.3.0 programs in one binary\n\n",
+        b"usage: runit-rs program [args ...]\n",
+        b"       NAME [args ...]   (a link NAME -> runit-rs runs the program NAME)\n",
+        b"       runit-rs --help | --version\n\n",
+        b"programs (init is runit-init):",
+        &names,
+        b"\n\nEach program is described in its manual page (man 8 sv); links: runit-rs(8).",
+    ]);
+    0
+}
+
+/// `runit-rs --version`: the version, and that of runit the programs follow.
+fn version() -> i32 {
+    runit_rs::msg::out(&[
+        b"runit-rs ",
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        b" (runit 2.3.0)",
+    ]);
+    0
 }

@@ -4,10 +4,12 @@
 mod common;
 
 mod chpst;
+mod debian;
 mod demo;
 mod exporter;
 mod fuzz_corpus;
 mod getopt;
+mod install;
 mod readiness;
 mod runit;
 mod runsv;
