@@ -1,12 +1,89 @@
 //! Test harness: our binaries and the reference ones, temporary service trees, process
 //! guards that kill what a test started (by pid or process group, never by name), and
 //! deadline polling instead of fixed sleeps.
+//!
+//! No test depends on how its caller started it. Before any test runs (and before the test
+//! runner starts its threads), [`clean_process`] gives this process default signal
+//! dispositions, an empty signal mask, umask 022, the repository as its working directory and
+//! a fixed environment; and every process the harness starts goes through [`clean`], which
+//! does the signal part again between fork and exec (the Rust runtime itself ignores SIGPIPE
+//! in this process). A shell starting `cargo test &` ignores SIGINT and SIGQUIT, nohup
+//! ignores SIGHUP, a user's umask may be 077, and SVDIR or SVWAIT change what sv does: each
+//! once made differential tests differ or mode checks fail (issue 9).
 #![allow(dead_code)]
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------- a clean start
+
+/// Runs [`clean_process`] when the test binary is loaded, before `main` and so before the
+/// test runner has a second thread (changing the environment is only sound then).
+#[used]
+#[link_section = ".init_array"]
+static CLEAN_PROCESS: extern "C" fn() = clean_process;
+
+/// The environment variables kept from the caller: where temporary files go and the test
+/// runner's own settings. Everything else (SVDIR, SVWAIT, RUNSVDIR, LANG, LC_*, TERM, TZ,
+/// CDPATH, LD_PRELOAD, ...) is removed, and PATH is set to [`PATH`].
+const KEEP_ENV: &[&str] = &["HOME", "TMPDIR", "USER", "LOGNAME"];
+
+/// The PATH every test and every process it starts sees unless the test sets its own.
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+extern "C" fn clean_process() {
+    reset_signals();
+    // SAFETY: plain system calls; no other thread exists yet.
+    unsafe {
+        libc::umask(0o022);
+    }
+    let _ = std::env::set_current_dir(repo());
+    for (k, _) in std::env::vars_os() {
+        let keep = k.to_str().is_some_and(|k| {
+            KEEP_ENV.contains(&k) || k.starts_with("RUST_") || k.starts_with("CARGO")
+        });
+        if !keep {
+            std::env::remove_var(&k);
+        }
+    }
+    std::env::set_var("PATH", PATH);
+}
+
+/// Every signal to its default action, none blocked: the state runsvdir gives runsv at boot.
+/// Only async-signal-safe calls: it also runs between fork and exec.
+fn reset_signals() {
+    // SAFETY: sigaction(2) and sigprocmask(2) on plain local values; async-signal-safe.
+    // Numbers that cannot be changed (KILL, STOP, the C library's own 32 and 33) just fail.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut sa.sa_mask);
+        for sig in 1..=64 {
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Makes `cmd` start clean, whoever started the test: default signal dispositions (all of
+/// 1..64), an empty mask and umask 022, set between fork and exec. Both sides of a
+/// differential test get the same start this way, not what the test runner inherited.
+pub fn clean(cmd: &mut Command) -> &mut Command {
+    // SAFETY: the closure only makes async-signal-safe system calls (sigaction,
+    // sigprocmask, umask), allocates nothing and cannot panic.
+    unsafe {
+        cmd.pre_exec(|| {
+            reset_signals();
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    cmd
+}
 
 /// One of our binaries, as built by cargo for this test run.
 pub fn bin(name: &str) -> PathBuf {
@@ -68,7 +145,7 @@ pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).unwrap();
     }
-    let mut child = Command::new("install")
+    let mut child = clean(&mut Command::new("install"))
         .args(["-m", "755", "/dev/stdin"])
         .arg(path)
         .stdin(Stdio::piped())
@@ -141,9 +218,30 @@ pub fn unsafe_kill(pid: i32, sig: i32) -> bool {
     unsafe { libc::kill(pid, sig) == 0 }
 }
 
+/// Shell commands (`sh -c`, in a private mount namespace) that give the namespace an empty
+/// `/etc/runit` to mount over without creating one on the host: `/etc` is covered by an
+/// overlay whose upper layer lives on a tmpfs mounted on `scratch` (an empty directory of the
+/// test's), and `/etc/runit` is made in the overlay. The host's `/etc` is never written, so a
+/// run leaves nothing there and suites running at once in other work trees cannot meet.
+/// Ends with `&&`-ready text (no trailing separator).
+pub fn private_etc_runit_sh(scratch: &Path) -> String {
+    let s = scratch.display().to_string();
+    // overlayfs options are split at commas and colons; single quotes delimit the shell word
+    assert!(
+        !s.contains([',', ':', '\\', '\'']),
+        "scratch path unusable in overlay options: {s}"
+    );
+    std::fs::create_dir_all(scratch).unwrap();
+    format!(
+        "mount -t tmpfs none '{s}' && mkdir '{s}/u' '{s}/w' \
+         && mount -t overlay overlay -o 'lowerdir=/etc,upperdir={s}/u,workdir={s}/w' /etc \
+         && mkdir -p /etc/runit"
+    )
+}
+
 /// Starts `cmd` in a new process group, stdin null, output to the given files or null.
 pub fn spawn(mut cmd: Command) -> Proc {
-    cmd.process_group(0);
+    clean(&mut cmd).process_group(0);
     cmd.stdin(Stdio::null());
     let child = cmd.spawn().expect("spawn");
     Proc { child }
@@ -159,7 +257,7 @@ pub fn spawn_logged(mut cmd: Command, dir: &Path, tag: &str) -> Proc {
 
 /// Runs a command to completion with a time limit (killing its group on overrun).
 pub fn run_cmd(mut cmd: Command, secs: f64) -> Output {
-    cmd.process_group(0);
+    clean(&mut cmd).process_group(0);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -315,6 +413,23 @@ pub fn control(svc: &Path, bytes: &str) {
         .open(svc.join("supervise/control"))
         .unwrap();
     f.write_all(bytes.as_bytes()).unwrap();
+}
+
+/// Bytes written to the FIFO `path` and not yet read by its reader (FIONREAD through a
+/// non-blocking write end of our own).
+pub fn fifo_unread(path: &Path) -> usize {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .unwrap();
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(r, 0, "FIONREAD on {}", path.display());
+    n as usize
 }
 
 /// Lines of a file.
