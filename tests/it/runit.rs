@@ -2,7 +2,8 @@
 //!
 //! runit runs as process no 1 of a fresh PID and mount namespace (`unshare --pid --fork
 //! --mount-proc --mount`), with a private `/etc/runit` bind-mounted from a temporary
-//! directory and `/dev/console` covered by a read-only file (so its messages stay on the
+//! directory (onto a mount point made in an overlay of `/etc`, never on the host:
+//! `private_etc_runit_sh`) and `/dev/console` covered by a read-only file (so its messages stay on the
 //! stderr the test captures, and stage 1 reports the console it cannot open). In such a
 //! namespace runit is in container mode (reboot(RB_DISABLE_CAD) gives EINVAL): it exits
 //! after stage 3 instead of rebooting. Expected message sequences come from the spec
@@ -25,13 +26,12 @@ struct Pid1 {
 }
 
 impl Pid1 {
-    /// A test tree: `etc/` (bound onto /etc/runit), `console` (a read-only /dev/console).
+    /// A test tree: `etc/` (bound onto /etc/runit), `console` (a read-only /dev/console),
+    /// `ovl/` (the overlay's tmpfs that provides the mount point /etc/runit).
     fn tree() -> tempfile::TempDir {
         let t = tmp();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
         std::fs::write(t.path().join("console"), "").unwrap();
-        // the bind target must exist; an empty /etc/runit is harmless on any host
-        std::fs::create_dir_all("/etc/runit").unwrap();
         t
     }
 
@@ -48,8 +48,10 @@ impl Pid1 {
     fn start_wrapped(t: tempfile::TempDir, runit: &Path, pre: &str, wrap: &str) -> Pid1 {
         let mut c = Command::new("unshare");
         c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"]);
+        let etc = private_etc_runit_sh(&t.path().join("ovl"));
         c.arg(format!(
-            "mount --bind \"$1\"/etc /etc/runit && mount --bind \"$1\"/console /dev/console \
+            "{etc} && mount --bind \"$1\"/etc /etc/runit \
+             && mount --bind \"$1\"/console /dev/console \
              && mount -o remount,bind,ro /dev/console && {pre} exec {wrap} \"$2\""
         ));
         c.arg("sh").arg(t.path()).arg(runit);
@@ -608,10 +610,13 @@ fn runit_init_usage_and_version() {
 /// Runs `runit-init ARG` in a mount namespace with a private /etc/runit (not as PID 1:
 /// the namespace's PID 1 is a shell, which gets the harmless CONT).
 fn runit_init_in_ns(etc: &Path, arg: &str) -> std::process::Output {
-    std::fs::create_dir_all("/etc/runit").unwrap();
+    let ovl = tmp();
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"]);
-    c.arg("mount --bind \"$1\" /etc/runit && \"$2\" \"$3\"; echo rc=$?");
+    c.arg(format!(
+        "{} && mount --bind \"$1\" /etc/runit && \"$2\" \"$3\"; echo rc=$?",
+        private_etc_runit_sh(ovl.path())
+    ));
     c.arg("sh").arg(etc).arg(bin("runit-init")).arg(arg);
     run_cmd(c, 10.0)
 }
@@ -640,7 +645,11 @@ fn runit_init_0_and_6_set_the_flag_files() {
     std::fs::create_dir(t.path().join("ro")).unwrap();
     let mut c = Command::new("unshare");
     c.args(["--mount", "sh", "-c"]);
-    c.arg("mount --bind \"$1\" /etc/runit && mount -o remount,bind,ro /etc/runit && \"$2\" 6");
+    c.arg(format!(
+        "{} && mount --bind \"$1\" /etc/runit && mount -o remount,bind,ro /etc/runit \
+         && \"$2\" 6",
+        private_etc_runit_sh(&t.path().join("ovl"))
+    ));
     c.arg("sh").arg(t.path().join("ro")).arg(bin("runit-init"));
     let o = run_cmd(c, 10.0);
     assert_eq!(
@@ -652,11 +661,13 @@ fn runit_init_0_and_6_set_the_flag_files() {
 
 #[test]
 fn runit_init_as_pid1_without_sbin_runit() {
-    if Path::new("/sbin/runit").exists() {
-        return; // would exec the host's runit
-    }
+    // /sbin covered by an empty directory: a host with runit installed has a /sbin/runit
+    let t = tmp();
     let mut c = Command::new("unshare");
-    c.args(["--pid", "--fork", "--mount-proc"])
+    c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"])
+        .arg("mount --bind \"$1\" /sbin && exec \"$2\"")
+        .arg("sh")
+        .arg(t.path())
         .arg(bin("runit-init"));
     let o = run_cmd(c, 10.0);
     assert_eq!(

@@ -523,6 +523,8 @@ fn killed_runsv_restarted_with_status_with(runsv_dir: &Path) {
             status(&r.join("sv").join(n)).is_some_and(|s| s.0 != 0 && s.4 == 1)
         });
     }
+    // c's new runsv may still be setting up: its ok FIFO is opened after its status is written
+    must(3.0, "c's new runsv ready", || runsv_alive(&r.join("sv/c")));
     let c = status(&r.join("sv/c")).unwrap();
     assert_eq!((c.0, c.4), (0, 0), "c stays down");
 }
@@ -861,8 +863,8 @@ fn pid1_term_stops_everything_with(runsv_dir: &Path) {
 // ---------------------------------------------------------------- runsvchdir
 
 /// Runs `scenario` (shell, in a private mount namespace with a tmpfs on /etc/runit so the
-/// default /etc/runit/runsvdir can be used by Debian's binary too; an empty /etc/runit is
-/// created first if the host has none, as the mount point) with `runsvchdir` in
+/// default /etc/runit/runsvdir can be used by Debian's binary too; the mount point is made
+/// in an overlay of /etc, never on the host: `private_etc_runit_sh`) with `runsvchdir` in
 /// $PATH pointing at `prog`; returns stdout, stderr, exit code of the last command, and the
 /// resulting links.
 fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Option<i32>, String) {
@@ -871,12 +873,13 @@ fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Opti
     std::fs::create_dir_all(&b).unwrap();
     std::os::unix::fs::symlink(prog, b.join("runsvchdir")).unwrap();
     let sh = format!(
-        "set -e; [ -d /etc/runit ] || mkdir /etc/runit; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
+        "set -e; {etc}; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
          {setup}\nset +e\nrunsvchdir {args} >{out} 2>{err}\nrc=$?\n\
          for f in current previous current.new; do printf '%s ' \"$f\"; readlink $f || echo -; done >{links}\nexit $rc",
         out = t.path().join("o").display(),
         err = t.path().join("e").display(),
         links = t.path().join("l").display(),
+        etc = private_etc_runit_sh(&t.path().join("ovl")),
     );
     let mut c = Command::new("unshare");
     c.args(["--mount", "--propagation", "private", "sh", "-c", &sh]);
