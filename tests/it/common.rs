@@ -25,10 +25,12 @@ use std::time::{Duration, Instant};
 #[link_section = ".init_array"]
 static CLEAN_PROCESS: extern "C" fn() = clean_process;
 
-/// The environment variables kept from the caller: where temporary files go and the test
-/// runner's own settings. Everything else (SVDIR, SVWAIT, RUNSVDIR, LANG, LC_*, TERM, TZ,
-/// CDPATH, LD_PRELOAD, ...) is removed, and PATH is set to [`PATH`].
-const KEEP_ENV: &[&str] = &["HOME", "TMPDIR", "USER", "LOGNAME"];
+/// The environment variables kept from the caller: who it is and the test runner's own
+/// settings. Everything else (SVDIR, SVWAIT, RUNSVDIR, LANG, LC_*, TERM, TZ, CDPATH,
+/// LD_PRELOAD, TMPDIR, ...) is removed, and PATH is set to [`PATH`]. TMPDIR too: the tests
+/// run programs as other users (nobody, the chpst test user) in their temporary directories,
+/// and a private TMPDIR (pam_tmpdir's /tmp/user/0 is mode 0700) shuts those users out.
+const KEEP_ENV: &[&str] = &["HOME", "USER", "LOGNAME"];
 
 /// The PATH every test and every process it starts sees unless the test sets its own.
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -120,11 +122,12 @@ pub fn ref_bin(name: &str) -> PathBuf {
     panic!("reference binary {name} missing: run scripts/fetch-ref (scripts/test does)");
 }
 
-/// A temporary directory removed on drop.
+/// A temporary directory in /tmp (whatever the caller's TMPDIR: see [`KEEP_ENV`]), removed
+/// on drop.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("runit-rs-test.")
-        .tempdir()
+        .tempdir_in("/tmp")
         .unwrap()
 }
 
@@ -159,6 +162,26 @@ pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
     );
 }
 
+/// A copy of the executable `prog` as `dir/name` (mode 0755), for running it as another
+/// user: the work tree (target/, ref/) may lie under a directory only root can enter (/root
+/// is 0700), a test's temporary directory does not. `dir` must be open to that user.
+pub fn exec_copy(prog: &Path, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    let o = clean(&mut Command::new("install"))
+        .args(["-D", "-m", "755"])
+        .arg(prog)
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "install {}: {}",
+        to.display(),
+        stderr(&o)
+    );
+    to
+}
+
 /// Polls `cond` every 2 ms until it holds or `secs` pass; returns whether it held.
 pub fn wait_for(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
@@ -179,6 +202,13 @@ pub fn must(secs: f64, what: &str, cond: impl FnMut() -> bool) {
 }
 
 /// A started process in its own process group; the group is SIGKILLed on drop.
+///
+/// The process is reaped only then, after the group kill: until a zombie is reaped its pid,
+/// and so its process group's id, cannot be handed to another process. Reaping it earlier
+/// (as `Child::try_wait` does) and killing the group later can kill a stranger's group:
+/// pid_max is 32768 on common set-ups and the suite forks tens of thousands of processes, so
+/// numbers come round again within seconds. Seen under load: the services of a runit
+/// container test SIGKILLed in the middle of the test, by another test's clean-up.
 pub struct Proc {
     pub child: Child,
 }
@@ -187,21 +217,53 @@ impl Proc {
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
-    /// Sends a signal to the process itself.
+    /// Sends a signal to the process itself (never reaped before drop: see [`Proc`]).
     pub fn signal(&self, sig: i32) {
         unsafe_kill(self.pid(), sig);
+    }
+    /// How the process ended, if it has, without reaping it (`waitid` with `WNOWAIT`).
+    pub fn exited(&self) -> Option<std::process::ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        // SAFETY: waitid fills the zeroed siginfo_t it is given; the si_* accessors read the
+        // fields waitid(2) sets for a child's state change.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                self.pid() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            assert_eq!(
+                r,
+                0,
+                "waitid {}: {}",
+                self.pid(),
+                std::io::Error::last_os_error()
+            );
+            if info.si_pid() == 0 {
+                return None;
+            }
+            let st = info.si_status();
+            let raw = match info.si_code {
+                libc::CLD_EXITED => (st & 0xff) << 8,
+                libc::CLD_DUMPED => st | 0x80,
+                _ => st,
+            };
+            Some(std::process::ExitStatus::from_raw(raw))
+        }
     }
     /// Waits up to `secs` for the exit; returns the exit status if it exited.
     pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
         let mut st = None;
         wait_for(secs, || {
-            st = self.child.try_wait().unwrap();
+            st = self.exited();
             st.is_some()
         });
         st
     }
     pub fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        self.exited().is_none()
     }
 }
 
@@ -209,6 +271,42 @@ impl Drop for Proc {
     fn drop(&mut self) {
         unsafe_kill(-self.pid(), libc::SIGKILL);
         let _ = self.child.wait();
+    }
+}
+
+/// A process that is not our child (a grandchild), held through a pidfd: signals sent later
+/// reach that process or nobody, never whoever got its pid after it exited.
+pub struct PidRef {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl PidRef {
+    /// None if `pid` is gone already.
+    pub fn open(pid: i32) -> Option<PidRef> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the descriptor was just returned to us and is owned by nothing else.
+        Some(PidRef {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) },
+        })
+    }
+    /// pidfd_send_signal(2); false if the process has ended.
+    pub fn kill(&self, sig: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain system call on our descriptor; no siginfo (NULL), no flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.fd.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            ) == 0
+        }
     }
 }
 

@@ -54,10 +54,12 @@ fn stat_field(pid: i32, n: usize) -> i64 {
 }
 
 /// A runsvdir under test: kills its whole tree (also runsv in their own sessions with -P, and
-/// processes it left behind) when dropped.
+/// processes it left behind) when dropped. Processes remembered for later are held by pidfd:
+/// by the time of the drop many have exited, and their pids may belong to other tests'
+/// processes (see `Proc`).
 struct Svd {
     p: Proc,
-    extra: Vec<i32>,
+    extra: Vec<PidRef>,
 }
 
 impl Svd {
@@ -82,7 +84,7 @@ impl Svd {
     /// Remembers the current descendants so they are killed on drop even once orphaned.
     fn remember(&mut self) {
         let d = descendants(self.pid());
-        self.extra.extend(d);
+        self.extra.extend(d.into_iter().filter_map(PidRef::open));
     }
 }
 
@@ -90,10 +92,11 @@ impl Drop for Svd {
     fn drop(&mut self) {
         // Stopped first, so it cannot restart a runsv killed below (it would, at once).
         unsafe_kill(self.pid(), libc::SIGSTOP);
-        let mut all = descendants(self.pid());
-        all.extend(self.extra.iter().copied());
-        for pid in all {
-            unsafe_kill(pid, libc::SIGKILL);
+        for p in descendants(self.pid()).into_iter().filter_map(PidRef::open) {
+            p.kill(libc::SIGKILL);
+        }
+        for p in &self.extra {
+            p.kill(libc::SIGKILL);
         }
     }
 }
@@ -721,7 +724,7 @@ fn burst_converges() {
     for i in 0..50 {
         link(r, &format!("s{i:03}"), &format!("s{i:03}"));
     }
-    let mut svd = start_with(&bin("runsvdir"), r, &["service"], &standin(r));
+    let svd = start_with(&bin("runsvdir"), r, &["service"], &standin(r));
     must(10.0, "50 up", || svd.runsvs(r).len() == 50);
     // Burst: add 100 (s050..s149), remove 25 old and 25 of the new ones.
     for i in 50..150 {
@@ -741,7 +744,7 @@ fn burst_converges() {
             want.difference(&got).collect::<Vec<_>>(),
             got.difference(&want).collect::<Vec<_>>(),
             pid_alive(svd.pid()),
-            svd.p.child.try_wait(),
+            svd.p.exited(),
             read(r.join("runsvdir.err"))
         );
     }
