@@ -49,6 +49,16 @@ impl Links {
         }
         p
     }
+    /// A copy of `side`'s program named `name`, for running as another user (`exec_copy`).
+    fn copy(&self, side: &str, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(format!("copy-{side}"));
+        let p = dir.join(name);
+        if !p.exists() {
+            exec_copy(&self.link(side, name), &dir, name);
+            open_up(&dir);
+        }
+        p
+    }
     fn ours(&self, name: &str, args: &[&str]) -> Command {
         let mut c = Command::new(self.link("ours", name));
         c.args(args);
@@ -627,11 +637,12 @@ fn n_failure_message() {
     assert_eq!(stderr(&o), stderr(&r));
 }
 
-/// Runs the chpst under test (`side`) as nobody: our chpst drops privileges first.
+/// Runs the chpst under test (`side`, a copy nobody can reach) as nobody: our chpst drops
+/// privileges first.
 fn as_nobody(l: &Links, side: &str, args: &[&str]) -> Output {
     let mut c = ours("chpst");
     c.args(["-u", "nobody"])
-        .arg(l.link(side, "chpst"))
+        .arg(l.copy(side, "chpst"))
         .args(args);
     c.current_dir(l.path());
     run_cmd(c, SECS)

@@ -674,6 +674,7 @@ fn fork_failure_is_retried() {
     // hard one needs no capability, and this sandbox has no CAP_SYS_RESOURCE).
     let t = tmp();
     let s = service(t.path(), "nproc", "exec sleep 100");
+    let runsv = exec_copy(&bin("runsv"), t.path(), "runsv");
     std::process::Command::new("chown")
         .args(["-R", "nobody"])
         .arg(t.path())
@@ -688,7 +689,7 @@ fn fork_failure_is_retried() {
         "prlimit",
         "--nproc=1:100",
     ])
-    .arg(bin("runsv"))
+    .arg(&runsv)
     .arg(&s);
     let err = std::fs::File::create(s.with_extension("stderr")).unwrap();
     c.stderr(err);

@@ -1264,7 +1264,10 @@ fn unreadable_config_reuses_shared_buffer_quirk() {
         (c.setup)(t.path());
         let mut args: Vec<&str> = c.args.to_vec();
         args.extend(c.dirs.iter().map(|(d, _)| *d));
-        let mut command = cmd(i, t.path(), &args);
+        // a copy nobody can reach (`exec_copy`), named svlogd for both
+        let prog = exec_copy(&exe(i), &t.path().join("bin"), "svlogd");
+        let mut command = Command::new(prog);
+        command.args(&args).current_dir(t.path());
         std::os::unix::process::CommandExt::uid(&mut command, 65534);
         std::os::unix::process::CommandExt::gid(&mut command, 65534);
         let out = feed(command, c.input, 20.0);
