@@ -95,6 +95,15 @@ impl Pid1 {
         read(self.t.path().join("runit.err"))
     }
 
+    /// Everything runit and its stages printed, for failure messages.
+    fn out_err(&self) -> String {
+        format!(
+            "stdout:\n{}stderr:\n{}",
+            read(self.t.path().join("runit.out")),
+            self.err()
+        )
+    }
+
     /// The message lines, the `$Id` booting line normalised.
     fn lines(&self) -> Vec<String> {
         self.err()
@@ -523,8 +532,8 @@ fn container_sigterm_stops_every_service_and_exits_with_stage3_code() {
     assert!(unsafe_kill(pid, libc::SIGTERM));
     let st = p.exit(20.0);
     assert_eq!(st.code(), Some(5), "{}", p.err());
-    assert_eq!(read(p.dir().join("down-a")), "down\n");
-    assert_eq!(read(p.dir().join("down-b")), "down\n");
+    assert_eq!(read(p.dir().join("down-a")), "down\n", "{}", p.out_err());
+    assert_eq!(read(p.dir().join("down-b")), "down\n", "{}", p.out_err());
     assert_eq!(read(p.dir().join("s3")), "stage3\n");
     let l = p.lines();
     let tail = &l[l
@@ -559,7 +568,7 @@ fn container_exit_code_from_etc_runit_exitcode() {
     });
     assert!(unsafe_kill(pid, libc::SIGTERM));
     assert_eq!(p.exit(20.0).code(), Some(42), "{}", p.err());
-    assert_eq!(read(p.dir().join("down-a")), "down\n");
+    assert_eq!(read(p.dir().join("down-a")), "down\n", "{}", p.out_err());
 }
 
 #[test]
@@ -1109,8 +1118,8 @@ fn container_mode_without_cap_sys_boot_like_docker() {
     assert_eq!(eff & (1 << 22), 0, "CAP_SYS_BOOT still there");
     assert!(unsafe_kill(pid, libc::SIGTERM));
     assert_eq!(p.exit(20.0).code(), Some(6), "{}", p.err());
-    assert_eq!(read(p.dir().join("down-a")), "down\n");
-    assert_eq!(read(p.dir().join("down-b")), "down\n");
+    assert_eq!(read(p.dir().join("down-a")), "down\n", "{}", p.out_err());
+    assert_eq!(read(p.dir().join("down-b")), "down\n", "{}", p.out_err());
 }
 
 #[test]
