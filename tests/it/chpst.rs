@@ -217,8 +217,13 @@ fn make_root(root: &Path) {
         }
         for f in files {
             let dest = root.join(f.strip_prefix("/").unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(std::fs::canonicalize(&f).unwrap(), &dest).unwrap();
+            // written by a child process, as `script` explains (ETXTBSY)
+            let name = dest.file_name().unwrap().to_str().unwrap().to_string();
+            exec_copy(
+                &std::fs::canonicalize(&f).unwrap(),
+                dest.parent().unwrap(),
+                &name,
+            );
         }
     }
 }

@@ -390,7 +390,10 @@ fn control_scripts_order_and_override() {
     let s = service(
         t.path(),
         "c",
-        "trap 'echo run:TERM >> ../c.log; exit 0' TERM; trap 'echo run:CONT >> ../c.log' CONT; echo run:start >> ../c.log; while :; do sleep 0.02; done",
+        // On TERM ./run stays until control/d has looked (else, on a loaded machine, it is
+        // down and reaped before control/d reads the stat).
+        "trap 'echo run:TERM >> ../c.log; while [ ! -e ../d.ran ]; do sleep 0.02; done; exit 0' TERM; \
+         trap 'echo run:CONT >> ../c.log' CONT; echo run:start >> ../c.log; while :; do sleep 0.02; done",
     );
     for c in ["u", "t"] {
         script(
@@ -398,10 +401,11 @@ fn control_scripts_order_and_override() {
             &format!("echo control/{c} >> ../c.log; exit 1"),
         );
     }
-    // control/d runs after TERM and CONT were sent: the published stat already says so.
+    // control/d runs after TERM and CONT were sent: the published stat already says so. (One
+    // line, one write: ./run's trap writes to the same log at the same time.)
     script(
         s.join("control/d"),
-        "echo control/d >> ../c.log; cat supervise/stat >> ../c.log; exit 1",
+        "st=$(cat supervise/stat); echo \"control/d saw: $st\" >> ../c.log; : > ../d.ran; exit 1",
     );
     let log = t.path().join("c.log");
     let _p = start_runsv(&runsv(), &s);
@@ -418,8 +422,10 @@ fn control_scripts_order_and_override() {
             .position(|y| y == x)
             .unwrap_or_else(|| panic!("{x} missing: {l:?}"))
     };
-    assert!(pos("control/t") < pos("control/d"), "{l:?}");
-    assert_eq!(l[pos("control/d") + 1], "run, got TERM, want down", "{l:?}");
+    assert!(
+        pos("control/t") < pos("control/d saw: run, got TERM, want down"),
+        "{l:?}"
+    );
     // control/t exiting 0 suppresses the TERM: the service keeps running.
     script(s.join("control/t"), "exit 0");
     control(&s, "u");
@@ -551,7 +557,8 @@ fn children_start_with_clean_signal_state() {
     wait_down(&s);
     let want = "SigBlk: 0000000000000000\nSigIgn: 0000000000000000\n";
     for f in ["run.sig", "finish.sig", "log.sig", "control.sig"] {
-        must(5.0, f, || t.path().join(f).exists());
+        // the file exists from the moment the shell opens it: wait for both lines
+        must(5.0, f, || read(t.path().join(f)).lines().count() == 2);
         assert_eq!(read(t.path().join(f)), want, "{f}");
     }
 }
