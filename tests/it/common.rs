@@ -162,9 +162,10 @@ pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
     );
 }
 
-/// A copy of the executable `prog` as `dir/name` (mode 0755), for running it as another
-/// user: the work tree (target/, ref/) may lie under a directory only root can enter (/root
-/// is 0700), a test's temporary directory does not. `dir` must be open to that user.
+/// A copy of the executable `prog` as `dir/name` (mode 0755), written by a child process as
+/// [`script`] explains (ETXTBSY). Also for running a program as another user: the work tree
+/// (target/, ref/) may lie under a directory only root can enter (/root is 0700), a test's
+/// temporary directory does not. `dir` must then be open to that user.
 pub fn exec_copy(prog: &Path, dir: &Path, name: &str) -> PathBuf {
     let to = dir.join(name);
     let o = clean(&mut Command::new("install"))

@@ -437,8 +437,105 @@ fn repointed_entry_swaps_runsv() {
         10.0,
     );
     assert!(o.status.success());
-    must(3.0, "b up", || ran(r) == ["a", "b"]);
+    let t0 = Instant::now();
+    if !wait_for(3.0, || ran(r) == ["a", "b"]) {
+        panic!(
+            "b not up after {:?}: ran {:?}, runsv {:?}, old runsv alive {}, a: {:?} b: {:?}, log {:?}; \
+             after 10 s more: ran {:?} runsv {:?}",
+            t0.elapsed(),
+            ran(r),
+            svd.runsvs(r),
+            pid_alive(old),
+            read(r.join("sv/a/supervise/stat")),
+            read(r.join("sv/b/supervise/stat")),
+            log_of(r),
+            {
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                ran(r)
+            },
+            svd.runsvs(r),
+        );
+    }
     must(5.0, "old runsv gone", || !pid_alive(old));
+}
+
+/// A service whose entry was renamed (`ln -sfn` and `mv` put a temporary link in place,
+/// then rename it over the old one) is restarted under the name that exists now, as
+/// Debian's runsvdir does. Seen under load before the fix: runsvdir scanned between the
+/// two steps, started `runsv <temporary name>`, which failed on the vanished name, and
+/// retried that name every 5 s, leaving the service down for good.
+#[test]
+fn renamed_entry_restarted_under_its_new_name() {
+    for prog in [ref_bin("runsvdir"), bin("runsvdir")] {
+        let t = tmp();
+        let r = t.path();
+        scan_dir(r);
+        sleeper(r, "b");
+        link(r, "b", "tmp");
+        let mut svd = start_with(&prog, r, &["service"], &ref_dir());
+        must(10.0, "b up", || ran(r) == ["b"]);
+        std::fs::rename(r.join("service/tmp"), r.join("service/x")).unwrap();
+        // the runsv started as `tmp` still runs (it entered the directory long ago)
+        let old = svd.runsvs(r)["tmp"];
+        svd.remember();
+        unsafe_kill(old, libc::SIGKILL);
+        if !wait_for(10.0, || svd.runsvs(r).contains_key("x")) {
+            panic!(
+                "{}: no runsv x: runsv {:?}, log {:?}",
+                prog.display(),
+                svd.runsvs(r),
+                log_of(r)
+            );
+        }
+        must(10.0, "b started again", || ran(r) == ["b", "b"]);
+    }
+}
+
+/// The other order of the same race: the runsv started for the temporary name dies because
+/// the name vanished before it entered the directory. That is not a runsv failing on its own
+/// (retried after 5 s): it is started again at once, under the new name. A stand-in runsv
+/// that waits for the rename before entering makes the order certain.
+#[test]
+fn runsv_dying_on_a_renamed_entry_restarts_at_once() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    sleeper(r, "b");
+    let standin = r.join("bin");
+    script(
+        standin.join("runsv"),
+        &format!(
+            "echo \"$1 $(cut -d' ' -f22 /proc/$$/stat)\" >> {rd}/starts\n\
+             [ \"$1\" = tmp ] && while [ ! -e {rd}/renamed ]; do sleep 0.01; done\n\
+             cd \"$1\" || exit 111\nexec sleep 100000",
+            rd = r.display()
+        ),
+    );
+    link(r, "b", "tmp");
+    let _svd = start_with(&bin("runsvdir"), r, &["service"], &standin);
+    must(10.0, "runsv tmp started", || {
+        lines(r.join("starts")).len() == 1
+    });
+    std::fs::rename(r.join("service/tmp"), r.join("service/x")).unwrap();
+    std::fs::write(r.join("renamed"), "").unwrap();
+    must(10.0, "runsv started again", || {
+        lines(r.join("starts")).len() >= 2
+    });
+    let starts: Vec<(String, f64)> = lines(r.join("starts"))
+        .iter()
+        .map(|l| {
+            let (n, t) = l.split_once(' ').unwrap();
+            (n.to_string(), t.parse::<f64>().unwrap())
+        })
+        .collect();
+    assert_eq!(starts[1].0, "x", "{starts:?}");
+    // SAFETY: plain library call.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let gap = (starts[1].1 - starts[0].1) / hz;
+    assert!(
+        gap < 4.0,
+        "restarted after {gap} s (a failure on its own waits 5 s)"
+    );
 }
 
 /// runsvchdir re-points `current`; a runsvdir on `.../current` follows at once: services only
