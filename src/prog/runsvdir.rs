@@ -78,8 +78,13 @@ const PARENT_MASK: u32 = dirwatch::IN_CREATE
 /// A service is keyed by the (device, inode) of its directory, symlinks followed.
 type Key = (u64, u64);
 
+/// Whether the entry `name` (still) leads to the service directory `key`.
+fn leads_to(name: &[u8], key: Key) -> bool {
+    sys::stat_bytes(name).is_ok_and(|st| (st.dev, st.ino) == key)
+}
+
 struct Svc {
-    /// The first name it was seen under.
+    /// The name its runsv is started under: the entry it was last seen through.
     name: Vec<u8>,
     /// Its runsv, 0 when none runs.
     pid: pid_t,
@@ -459,13 +464,16 @@ impl Runsvdir {
             match sys::wait_nohang(-1) {
                 Ok(Some(ex)) => {
                     self.no_children = false;
-                    if let Some(s) = self.svcs.values_mut().find(|s| s.pid == ex.pid) {
+                    if let Some((key, s)) = self.svcs.iter_mut().find(|(_, s)| s.pid == ex.pid) {
                         s.pid = 0;
                         // A runsv that failed on its own right after its start (runsv not
                         // found, lock held elsewhere) is retried at runit's pace; one that was
-                        // killed comes back at once, at most once a second.
+                        // killed comes back at once, at most once a second. One whose entry
+                        // has vanished (renamed: see `scan`) is due at once: the scan finds
+                        // the directory under its new name, or drops it.
                         let failed = ex.exited() && ex.code() != 0;
-                        let at = if now - s.started >= QUICK_DEATH_MS {
+                        let vanished = failed && !leads_to(&s.name, *key);
+                        let at = if now - s.started >= QUICK_DEATH_MS || vanished {
                             now
                         } else if failed {
                             s.started + RETRY_MS
@@ -700,6 +708,17 @@ impl Runsvdir {
             let key = (st.dev, st.ino);
             if let Some(s) = self.svcs.get_mut(&key) {
                 s.gone = false;
+                if s.name != name && !leads_to(&s.name, key) {
+                    // Its entry is gone and another leads to it (`ln -sfn` and `mv` replace
+                    // a link by renaming a temporary one over it): a restart uses the name
+                    // that exists, as runit's does, and a runsv that died on the vanished
+                    // name did not fail on its own, so it is due at once.
+                    if s.pid == 0 && s.start_at.is_some() {
+                        s.start_at = Some(now);
+                        self.scan_at = min_opt(self.scan_at, now);
+                    }
+                    s.name = name;
+                }
             } else if self.svcs.len() >= MAX_SERVICES {
                 self.warn(&[b"unable to start runsv ", &name, b": too many services."]);
                 excess = true;

@@ -6,8 +6,10 @@
 //! stderr and exit codes. 2.1.2 has no `-C`: its usage line lacks `[-C pwd] `, which the
 //! comparison removes from ours.
 //!
-//! The tests run as root (CI does) and create the user and groups they need
-//! (`rrschpstu`, `rrschpstg1`, `rrschpstg2`), idempotently; they are left in place.
+//! The tests run as root (CI does) and need a user and two groups of their own (`rrschpstu`,
+//! `rrschpstg1`, `rrschpstg2`). scripts/test creates them up front, announcing it, and keeps
+//! them; run without it, the tests create them the same way (announced on stderr past the
+//! test runner's capture).
 use crate::common::*;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -44,6 +46,16 @@ impl Links {
         let p = self.dir.path().join(side).join(name);
         if !p.exists() {
             symlink(target, &p).unwrap();
+        }
+        p
+    }
+    /// A copy of `side`'s program named `name`, for running as another user (`exec_copy`).
+    fn copy(&self, side: &str, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(format!("copy-{side}"));
+        let p = dir.join(name);
+        if !p.exists() {
+            exec_copy(&self.link(side, name), &dir, name);
+            open_up(&dir);
         }
         p
     }
@@ -144,8 +156,14 @@ const USER: &str = "rrschpstu";
 const G1: &str = "rrschpstg1";
 const G2: &str = "rrschpstg2";
 
-/// Creates the test user (primary group G1) and the extra group G2, once; idempotent across
-/// runs (existing entries are kept).
+/// Says on the terminal (not in the test's captured output) what a test changes on the host.
+fn announce(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "chpst tests: {what}");
+}
+
+/// Creates the test user (primary group G1) and the extra group G2 unless they exist (as
+/// scripts/test does first, with the same commands); kept, like scripts/test keeps them.
 fn users() {
     static LOCK: Mutex<bool> = Mutex::new(false);
     let mut done = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -154,11 +172,13 @@ fn users() {
     }
     for g in [G1, G2] {
         if getent("group", g).is_none() {
+            announce(&format!("creating group {g} (kept)"));
             let s = Command::new("groupadd").arg(g).status().unwrap();
             assert!(s.success() || getent("group", g).is_some(), "groupadd {g}");
         }
     }
     if getent("passwd", USER).is_none() {
+        announce(&format!("creating user {USER} (kept)"));
         let s = Command::new("useradd")
             .args([
                 "-M",
@@ -197,8 +217,13 @@ fn make_root(root: &Path) {
         }
         for f in files {
             let dest = root.join(f.strip_prefix("/").unwrap());
-            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-            std::fs::copy(std::fs::canonicalize(&f).unwrap(), &dest).unwrap();
+            // written by a child process, as `script` explains (ETXTBSY)
+            let name = dest.file_name().unwrap().to_str().unwrap().to_string();
+            exec_copy(
+                &std::fs::canonicalize(&f).unwrap(),
+                dest.parent().unwrap(),
+                &name,
+            );
         }
     }
 }
@@ -673,11 +698,12 @@ fn n_failure_message() {
     assert_eq!(stderr(&o), stderr(&r));
 }
 
-/// Runs the chpst under test (`side`) as nobody: our chpst drops privileges first.
+/// Runs the chpst under test (`side`, a copy nobody can reach) as nobody: our chpst drops
+/// privileges first.
 fn as_nobody(l: &Links, side: &str, args: &[&str]) -> Output {
     let mut c = ours("chpst");
     c.args(["-u", "nobody"])
-        .arg(l.link(side, "chpst"))
+        .arg(l.copy(side, "chpst"))
         .args(args);
     c.current_dir(l.path());
     run_cmd(c, SECS)

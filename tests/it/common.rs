@@ -1,12 +1,91 @@
 //! Test harness: our binaries and the reference ones, temporary service trees, process
 //! guards that kill what a test started (by pid or process group, never by name), and
 //! deadline polling instead of fixed sleeps.
+//!
+//! No test depends on how its caller started it. Before any test runs (and before the test
+//! runner starts its threads), [`clean_process`] gives this process default signal
+//! dispositions, an empty signal mask, umask 022, the repository as its working directory and
+//! a fixed environment; and every process the harness starts goes through [`clean`], which
+//! does the signal part again between fork and exec (the Rust runtime itself ignores SIGPIPE
+//! in this process). A shell starting `cargo test &` ignores SIGINT and SIGQUIT, nohup
+//! ignores SIGHUP, a user's umask may be 077, and SVDIR or SVWAIT change what sv does: each
+//! once made differential tests differ or mode checks fail (issue 9).
 #![allow(dead_code)]
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------- a clean start
+
+/// Runs [`clean_process`] when the test binary is loaded, before `main` and so before the
+/// test runner has a second thread (changing the environment is only sound then).
+#[used]
+#[link_section = ".init_array"]
+static CLEAN_PROCESS: extern "C" fn() = clean_process;
+
+/// The environment variables kept from the caller: who it is and the test runner's own
+/// settings. Everything else (SVDIR, SVWAIT, RUNSVDIR, LANG, LC_*, TERM, TZ, CDPATH,
+/// LD_PRELOAD, TMPDIR, ...) is removed, and PATH is set to [`PATH`]. TMPDIR too: the tests
+/// run programs as other users (nobody, the chpst test user) in their temporary directories,
+/// and a private TMPDIR (pam_tmpdir's /tmp/user/0 is mode 0700) shuts those users out.
+const KEEP_ENV: &[&str] = &["HOME", "USER", "LOGNAME"];
+
+/// The PATH every test and every process it starts sees unless the test sets its own.
+pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+extern "C" fn clean_process() {
+    reset_signals();
+    // SAFETY: plain system calls; no other thread exists yet.
+    unsafe {
+        libc::umask(0o022);
+    }
+    let _ = std::env::set_current_dir(repo());
+    for (k, _) in std::env::vars_os() {
+        let keep = k.to_str().is_some_and(|k| {
+            KEEP_ENV.contains(&k) || k.starts_with("RUST_") || k.starts_with("CARGO")
+        });
+        if !keep {
+            std::env::remove_var(&k);
+        }
+    }
+    std::env::set_var("PATH", PATH);
+}
+
+/// Every signal to its default action, none blocked: the state runsvdir gives runsv at boot.
+/// Only async-signal-safe calls: it also runs between fork and exec.
+fn reset_signals() {
+    // SAFETY: sigaction(2) and sigprocmask(2) on plain local values; async-signal-safe.
+    // Numbers that cannot be changed (KILL, STOP, the C library's own 32 and 33) just fail.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut sa.sa_mask);
+        for sig in 1..=64 {
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Makes `cmd` start clean, whoever started the test: default signal dispositions (all of
+/// 1..64), an empty mask and umask 022, set between fork and exec. Both sides of a
+/// differential test get the same start this way, not what the test runner inherited.
+pub fn clean(cmd: &mut Command) -> &mut Command {
+    // SAFETY: the closure only makes async-signal-safe system calls (sigaction,
+    // sigprocmask, umask), allocates nothing and cannot panic.
+    unsafe {
+        cmd.pre_exec(|| {
+            reset_signals();
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    cmd
+}
 
 /// One of our binaries, as built by cargo for this test run.
 pub fn bin(name: &str) -> PathBuf {
@@ -45,11 +124,12 @@ pub fn ref_bin(name: &str) -> PathBuf {
     panic!("reference binary {name} missing: run scripts/fetch-ref (scripts/test does)");
 }
 
-/// A temporary directory removed on drop.
+/// A temporary directory in /tmp (whatever the caller's TMPDIR: see [`KEEP_ENV`]), removed
+/// on drop.
 pub fn tmp() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("runit-rs-test.")
-        .tempdir()
+        .tempdir_in("/tmp")
         .unwrap()
 }
 
@@ -70,7 +150,7 @@ pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).unwrap();
     }
-    let mut child = Command::new("install")
+    let mut child = clean(&mut Command::new("install"))
         .args(["-m", "755", "/dev/stdin"])
         .arg(path)
         .stdin(Stdio::piped())
@@ -82,6 +162,27 @@ pub fn install_exec(path: impl AsRef<Path>, content: &[u8]) {
         "install {}",
         path.display()
     );
+}
+
+/// A copy of the executable `prog` as `dir/name` (mode 0755), written by a child process as
+/// [`script`] explains (ETXTBSY). Also for running a program as another user: the work tree
+/// (target/, ref/) may lie under a directory only root can enter (/root is 0700), a test's
+/// temporary directory does not. `dir` must then be open to that user.
+pub fn exec_copy(prog: &Path, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    let o = clean(&mut Command::new("install"))
+        .args(["-D", "-m", "755"])
+        .arg(prog)
+        .arg(&to)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "install {}: {}",
+        to.display(),
+        stderr(&o)
+    );
+    to
 }
 
 /// Polls `cond` every 2 ms until it holds or `secs` pass; returns whether it held.
@@ -104,6 +205,13 @@ pub fn must(secs: f64, what: &str, cond: impl FnMut() -> bool) {
 }
 
 /// A started process in its own process group; the group is SIGKILLed on drop.
+///
+/// The process is reaped only then, after the group kill: until a zombie is reaped its pid,
+/// and so its process group's id, cannot be handed to another process. Reaping it earlier
+/// (as `Child::try_wait` does) and killing the group later can kill a stranger's group:
+/// pid_max is 32768 on common set-ups and the suite forks tens of thousands of processes, so
+/// numbers come round again within seconds. Seen under load: the services of a runit
+/// container test SIGKILLed in the middle of the test, by another test's clean-up.
 pub struct Proc {
     pub child: Child,
 }
@@ -112,21 +220,53 @@ impl Proc {
     pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
-    /// Sends a signal to the process itself.
+    /// Sends a signal to the process itself (never reaped before drop: see [`Proc`]).
     pub fn signal(&self, sig: i32) {
         unsafe_kill(self.pid(), sig);
+    }
+    /// How the process ended, if it has, without reaping it (`waitid` with `WNOWAIT`).
+    pub fn exited(&self) -> Option<std::process::ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        // SAFETY: waitid fills the zeroed siginfo_t it is given; the si_* accessors read the
+        // fields waitid(2) sets for a child's state change.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                self.pid() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            assert_eq!(
+                r,
+                0,
+                "waitid {}: {}",
+                self.pid(),
+                std::io::Error::last_os_error()
+            );
+            if info.si_pid() == 0 {
+                return None;
+            }
+            let st = info.si_status();
+            let raw = match info.si_code {
+                libc::CLD_EXITED => (st & 0xff) << 8,
+                libc::CLD_DUMPED => st | 0x80,
+                _ => st,
+            };
+            Some(std::process::ExitStatus::from_raw(raw))
+        }
     }
     /// Waits up to `secs` for the exit; returns the exit status if it exited.
     pub fn wait_exit(&mut self, secs: f64) -> Option<std::process::ExitStatus> {
         let mut st = None;
         wait_for(secs, || {
-            st = self.child.try_wait().unwrap();
+            st = self.exited();
             st.is_some()
         });
         st
     }
     pub fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
+        self.exited().is_none()
     }
 }
 
@@ -134,6 +274,42 @@ impl Drop for Proc {
     fn drop(&mut self) {
         unsafe_kill(-self.pid(), libc::SIGKILL);
         let _ = self.child.wait();
+    }
+}
+
+/// A process that is not our child (a grandchild), held through a pidfd: signals sent later
+/// reach that process or nobody, never whoever got its pid after it exited.
+pub struct PidRef {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl PidRef {
+    /// None if `pid` is gone already.
+    pub fn open(pid: i32) -> Option<PidRef> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: the descriptor was just returned to us and is owned by nothing else.
+        Some(PidRef {
+            fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) },
+        })
+    }
+    /// pidfd_send_signal(2); false if the process has ended.
+    pub fn kill(&self, sig: i32) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: plain system call on our descriptor; no siginfo (NULL), no flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.fd.as_raw_fd(),
+                sig,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            ) == 0
+        }
     }
 }
 
@@ -164,9 +340,30 @@ pub fn unsafe_limit_as(c: &mut Command, bytes: u64) {
 /// 64 MiB of address space: room for any of our programs, none for a 100 MB allocation.
 pub const TIGHT_AS: u64 = 64 << 20;
 
+/// Shell commands (`sh -c`, in a private mount namespace) that give the namespace an empty
+/// `/etc/runit` to mount over without creating one on the host: `/etc` is covered by an
+/// overlay whose upper layer lives on a tmpfs mounted on `scratch` (an empty directory of the
+/// test's), and `/etc/runit` is made in the overlay. The host's `/etc` is never written, so a
+/// run leaves nothing there and suites running at once in other work trees cannot meet.
+/// Ends with `&&`-ready text (no trailing separator).
+pub fn private_etc_runit_sh(scratch: &Path) -> String {
+    let s = scratch.display().to_string();
+    // overlayfs options are split at commas and colons; single quotes delimit the shell word
+    assert!(
+        !s.contains([',', ':', '\\', '\'']),
+        "scratch path unusable in overlay options: {s}"
+    );
+    std::fs::create_dir_all(scratch).unwrap();
+    format!(
+        "mount -t tmpfs none '{s}' && mkdir '{s}/u' '{s}/w' \
+         && mount -t overlay overlay -o 'lowerdir=/etc,upperdir={s}/u,workdir={s}/w' /etc \
+         && mkdir -p /etc/runit"
+    )
+}
+
 /// Starts `cmd` in a new process group, stdin null, output to the given files or null.
 pub fn spawn(mut cmd: Command) -> Proc {
-    cmd.process_group(0);
+    clean(&mut cmd).process_group(0);
     cmd.stdin(Stdio::null());
     let child = cmd.spawn().expect("spawn");
     Proc { child }
@@ -182,7 +379,7 @@ pub fn spawn_logged(mut cmd: Command, dir: &Path, tag: &str) -> Proc {
 
 /// Runs a command to completion with a time limit (killing its group on overrun).
 pub fn run_cmd(mut cmd: Command, secs: f64) -> Output {
-    cmd.process_group(0);
+    clean(&mut cmd).process_group(0);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -338,6 +535,23 @@ pub fn control(svc: &Path, bytes: &str) {
         .open(svc.join("supervise/control"))
         .unwrap();
     f.write_all(bytes.as_bytes()).unwrap();
+}
+
+/// Bytes written to the FIFO `path` and not yet read by its reader (FIONREAD through a
+/// non-blocking write end of our own).
+pub fn fifo_unread(path: &Path) -> usize {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .unwrap();
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let r = unsafe { libc::ioctl(f.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(r, 0, "FIONREAD on {}", path.display());
+    n as usize
 }
 
 /// Lines of a file.

@@ -16,14 +16,15 @@
 //!
 //! Findings: runit 2.1.2 agrees with the spec (written for 2.3.0) in every cell; the one cell
 //! that differs on purpose is `k` during ./finish (divergence (a), see `divergence`). A runner
-//! that ignores signals (`cargo test &`, nohup) would make `h`/`i`/`q` differ through
-//! divergence (f); `start_clean` rules that out.
+//! that ignores signals (`cargo test &`, nohup) would hand them down, ignored: runit's runsv
+//! passes them on to ./run, whose shell then cannot trap them, while ours starts every child
+//! with default dispositions (divergence (f)), so the `h`/`i`/`q` cells differed when the test
+//! binary ran in the background. `start_runsv` starts both runsv clean (`common::clean`).
 use crate::common::*;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -175,36 +176,6 @@ fn sorted(s: &str) -> Vec<String> {
     v
 }
 
-/// Starts runsv like `start_runsv`, but with every signal at its default action and none
-/// blocked, as under runsvdir at boot. A test runner started in the background (`cargo test &`
-/// ignores INT and QUIT) or under nohup (HUP) would otherwise hand ignored signals down:
-/// runit's runsv passes them on to ./run, whose shell then cannot trap them, while ours starts
-/// every child with default dispositions (divergence (f), spec README). Observed before this
-/// reset: the `i` and `q` cells differed when the test binary ran in the background.
-fn start_clean(runsv: &Path, svc: &Path) -> Proc {
-    let mut c = std::process::Command::new(runsv);
-    c.arg(svc)
-        .stdout(std::process::Stdio::null())
-        .stderr(File::create(svc.with_extension("stderr")).unwrap());
-    // SAFETY: between fork and exec only signal(2) and sigprocmask(2), async-signal-safe.
-    unsafe {
-        c.pre_exec(|| {
-            for sig in 1..32 {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
-                }
-            }
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            Ok(())
-        });
-    }
-    let p = spawn(c);
-    must(5.0, "runsv ready", || runsv_alive(svc));
-    p
-}
-
 /// Waits for the starting state; on a timeout says what `d` looked like.
 fn settled(d: &Path, what: &str, cond: impl FnMut() -> bool) {
     if !wait_for(5.0, cond) {
@@ -264,7 +235,7 @@ impl Side {
         if start == Start::GotTerm {
             std::fs::write(svc.join("noterm"), "").unwrap();
         }
-        let p = start_clean(runsv, &svc);
+        let p = start_runsv(runsv, &svc);
         let mut pid0 = None;
         match start {
             Start::Down => {

@@ -54,10 +54,12 @@ fn stat_field(pid: i32, n: usize) -> i64 {
 }
 
 /// A runsvdir under test: kills its whole tree (also runsv in their own sessions with -P, and
-/// processes it left behind) when dropped.
+/// processes it left behind) when dropped. Processes remembered for later are held by pidfd:
+/// by the time of the drop many have exited, and their pids may belong to other tests'
+/// processes (see `Proc`).
 struct Svd {
     p: Proc,
-    extra: Vec<i32>,
+    extra: Vec<PidRef>,
 }
 
 impl Svd {
@@ -82,7 +84,7 @@ impl Svd {
     /// Remembers the current descendants so they are killed on drop even once orphaned.
     fn remember(&mut self) {
         let d = descendants(self.pid());
-        self.extra.extend(d);
+        self.extra.extend(d.into_iter().filter_map(PidRef::open));
     }
 }
 
@@ -90,10 +92,11 @@ impl Drop for Svd {
     fn drop(&mut self) {
         // Stopped first, so it cannot restart a runsv killed below (it would, at once).
         unsafe_kill(self.pid(), libc::SIGSTOP);
-        let mut all = descendants(self.pid());
-        all.extend(self.extra.iter().copied());
-        for pid in all {
-            unsafe_kill(pid, libc::SIGKILL);
+        for p in descendants(self.pid()).into_iter().filter_map(PidRef::open) {
+            p.kill(libc::SIGKILL);
+        }
+        for p in &self.extra {
+            p.kill(libc::SIGKILL);
         }
     }
 }
@@ -434,8 +437,105 @@ fn repointed_entry_swaps_runsv() {
         10.0,
     );
     assert!(o.status.success());
-    must(3.0, "b up", || ran(r) == ["a", "b"]);
+    let t0 = Instant::now();
+    if !wait_for(3.0, || ran(r) == ["a", "b"]) {
+        panic!(
+            "b not up after {:?}: ran {:?}, runsv {:?}, old runsv alive {}, a: {:?} b: {:?}, log {:?}; \
+             after 10 s more: ran {:?} runsv {:?}",
+            t0.elapsed(),
+            ran(r),
+            svd.runsvs(r),
+            pid_alive(old),
+            read(r.join("sv/a/supervise/stat")),
+            read(r.join("sv/b/supervise/stat")),
+            log_of(r),
+            {
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                ran(r)
+            },
+            svd.runsvs(r),
+        );
+    }
     must(5.0, "old runsv gone", || !pid_alive(old));
+}
+
+/// A service whose entry was renamed (`ln -sfn` and `mv` put a temporary link in place,
+/// then rename it over the old one) is restarted under the name that exists now, as
+/// Debian's runsvdir does. Seen under load before the fix: runsvdir scanned between the
+/// two steps, started `runsv <temporary name>`, which failed on the vanished name, and
+/// retried that name every 5 s, leaving the service down for good.
+#[test]
+fn renamed_entry_restarted_under_its_new_name() {
+    for prog in [ref_bin("runsvdir"), bin("runsvdir")] {
+        let t = tmp();
+        let r = t.path();
+        scan_dir(r);
+        sleeper(r, "b");
+        link(r, "b", "tmp");
+        let mut svd = start_with(&prog, r, &["service"], &ref_dir());
+        must(10.0, "b up", || ran(r) == ["b"]);
+        std::fs::rename(r.join("service/tmp"), r.join("service/x")).unwrap();
+        // the runsv started as `tmp` still runs (it entered the directory long ago)
+        let old = svd.runsvs(r)["tmp"];
+        svd.remember();
+        unsafe_kill(old, libc::SIGKILL);
+        if !wait_for(10.0, || svd.runsvs(r).contains_key("x")) {
+            panic!(
+                "{}: no runsv x: runsv {:?}, log {:?}",
+                prog.display(),
+                svd.runsvs(r),
+                log_of(r)
+            );
+        }
+        must(10.0, "b started again", || ran(r) == ["b", "b"]);
+    }
+}
+
+/// The other order of the same race: the runsv started for the temporary name dies because
+/// the name vanished before it entered the directory. That is not a runsv failing on its own
+/// (retried after 5 s): it is started again at once, under the new name. A stand-in runsv
+/// that waits for the rename before entering makes the order certain.
+#[test]
+fn runsv_dying_on_a_renamed_entry_restarts_at_once() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    sleeper(r, "b");
+    let standin = r.join("bin");
+    script(
+        standin.join("runsv"),
+        &format!(
+            "echo \"$1 $(cut -d' ' -f22 /proc/$$/stat)\" >> {rd}/starts\n\
+             [ \"$1\" = tmp ] && while [ ! -e {rd}/renamed ]; do sleep 0.01; done\n\
+             cd \"$1\" || exit 111\nexec sleep 100000",
+            rd = r.display()
+        ),
+    );
+    link(r, "b", "tmp");
+    let _svd = start_with(&bin("runsvdir"), r, &["service"], &standin);
+    must(10.0, "runsv tmp started", || {
+        lines(r.join("starts")).len() == 1
+    });
+    std::fs::rename(r.join("service/tmp"), r.join("service/x")).unwrap();
+    std::fs::write(r.join("renamed"), "").unwrap();
+    must(10.0, "runsv started again", || {
+        lines(r.join("starts")).len() >= 2
+    });
+    let starts: Vec<(String, f64)> = lines(r.join("starts"))
+        .iter()
+        .map(|l| {
+            let (n, t) = l.split_once(' ').unwrap();
+            (n.to_string(), t.parse::<f64>().unwrap())
+        })
+        .collect();
+    assert_eq!(starts[1].0, "x", "{starts:?}");
+    // SAFETY: plain library call.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let gap = (starts[1].1 - starts[0].1) / hz;
+    assert!(
+        gap < 4.0,
+        "restarted after {gap} s (a failure on its own waits 5 s)"
+    );
 }
 
 /// runsvchdir re-points `current`; a runsvdir on `.../current` follows at once: services only
@@ -523,6 +623,8 @@ fn killed_runsv_restarted_with_status_with(runsv_dir: &Path) {
             status(&r.join("sv").join(n)).is_some_and(|s| s.0 != 0 && s.4 == 1)
         });
     }
+    // c's new runsv may still be setting up: its ok FIFO is opened after its status is written
+    must(3.0, "c's new runsv ready", || runsv_alive(&r.join("sv/c")));
     let c = status(&r.join("sv/c")).unwrap();
     assert_eq!((c.0, c.4), (0, 0), "c stays down");
 }
@@ -745,7 +847,7 @@ fn burst_converges() {
     for i in 0..50 {
         link(r, &format!("s{i:03}"), &format!("s{i:03}"));
     }
-    let mut svd = start_with(&bin("runsvdir"), r, &["service"], &standin(r));
+    let svd = start_with(&bin("runsvdir"), r, &["service"], &standin(r));
     must(10.0, "50 up", || svd.runsvs(r).len() == 50);
     // Burst: add 100 (s050..s149), remove 25 old and 25 of the new ones.
     for i in 50..150 {
@@ -765,7 +867,7 @@ fn burst_converges() {
             want.difference(&got).collect::<Vec<_>>(),
             got.difference(&want).collect::<Vec<_>>(),
             pid_alive(svd.pid()),
-            svd.p.child.try_wait(),
+            svd.p.exited(),
             read(r.join("runsvdir.err"))
         );
     }
@@ -887,8 +989,8 @@ fn pid1_term_stops_everything_with(runsv_dir: &Path) {
 // ---------------------------------------------------------------- runsvchdir
 
 /// Runs `scenario` (shell, in a private mount namespace with a tmpfs on /etc/runit so the
-/// default /etc/runit/runsvdir can be used by Debian's binary too; an empty /etc/runit is
-/// created first if the host has none, as the mount point) with `runsvchdir` in
+/// default /etc/runit/runsvdir can be used by Debian's binary too; the mount point is made
+/// in an overlay of /etc, never on the host: `private_etc_runit_sh`) with `runsvchdir` in
 /// $PATH pointing at `prog`; returns stdout, stderr, exit code of the last command, and the
 /// resulting links.
 fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Option<i32>, String) {
@@ -897,12 +999,13 @@ fn chdir_scenario(prog: &Path, setup: &str, args: &str) -> (String, String, Opti
     std::fs::create_dir_all(&b).unwrap();
     std::os::unix::fs::symlink(prog, b.join("runsvchdir")).unwrap();
     let sh = format!(
-        "set -e; [ -d /etc/runit ] || mkdir /etc/runit; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
+        "set -e; {etc}; mount -t tmpfs none /etc/runit; mkdir -p /etc/runit/runsvdir; cd /etc/runit/runsvdir\n\
          {setup}\nset +e\nrunsvchdir {args} >{out} 2>{err}\nrc=$?\n\
          for f in current previous current.new; do printf '%s ' \"$f\"; readlink $f || echo -; done >{links}\nexit $rc",
         out = t.path().join("o").display(),
         err = t.path().join("e").display(),
         links = t.path().join("l").display(),
+        etc = private_etc_runit_sh(&t.path().join("ovl")),
     );
     let mut c = Command::new("unshare");
     c.args(["--mount", "--propagation", "private", "sh", "-c", &sh]);

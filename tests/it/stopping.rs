@@ -391,7 +391,9 @@ fn cgroup_mode_leaves_no_descendant() {
     let svc = service(
         t.path(),
         &name,
-        "(setsid sh -c 'sleep 1000 & (sleep 1000 &); sleep 1000' &); touch ../forked; \
+        // `forked` is touched by the setsid shell once both sleeps are forked (each in the
+        // cgroup from its fork on), so the count below never races their start.
+        "(setsid sh -c 'sleep 1000 & (sleep 1000 &); touch ../forked; exec sleep 1000' &); \
          exec sleep 1000",
     );
     std::fs::write(svc.join("kill-mode"), "cgroup").unwrap();

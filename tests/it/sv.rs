@@ -169,7 +169,9 @@ fn differential_scenario_all_four_pairings() {
                 .filter(|(a, b)| a != b)
                 .map(|(a, b)| format!("  ref: {a}\n  {name}: {b}"))
                 .collect();
-            let dump = std::env::temp_dir().join("runit-rs-sv-diff");
+            // in the work tree (target/tmp): a fixed name in /tmp would be shared by suites
+            // running at once in other work trees, and outlive the run
+            let dump = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sv-diff");
             let _ = std::fs::create_dir_all(&dump);
             let _ = std::fs::write(dump.join("ref.txt"), baseline);
             let _ = std::fs::write(dump.join(format!("{}.txt", name.replace(' ', "_"))), got);

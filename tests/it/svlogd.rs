@@ -43,7 +43,7 @@ fn cmd(i: Impl, cwd: &Path, args: &[&str]) -> Command {
 /// Runs `c` with `input` on a pipe until it exits (at most `secs`).
 fn feed(mut c: Command, input: &[u8], secs: f64) -> Output {
     use std::os::unix::process::CommandExt;
-    c.process_group(0);
+    clean(&mut c).process_group(0);
     c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -752,7 +752,7 @@ impl Live {
         c.stdout(Stdio::null())
             .stderr(std::fs::File::create(&err).unwrap())
             .stdin(Stdio::piped());
-        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        std::os::unix::process::CommandExt::process_group(clean(&mut c), 0);
         let mut child = c.spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
         Live {
@@ -1288,7 +1288,10 @@ fn unreadable_config_reuses_shared_buffer_quirk() {
         (c.setup)(t.path());
         let mut args: Vec<&str> = c.args.to_vec();
         args.extend(c.dirs.iter().map(|(d, _)| *d));
-        let mut command = cmd(i, t.path(), &args);
+        // a copy nobody can reach (`exec_copy`), named svlogd for both
+        let prog = exec_copy(&exe(i), &t.path().join("bin"), "svlogd");
+        let mut command = Command::new(prog);
+        command.args(&args).current_dir(t.path());
         std::os::unix::process::CommandExt::uid(&mut command, 65534);
         std::os::unix::process::CommandExt::gid(&mut command, 65534);
         let out = feed(command, c.input, 20.0);
@@ -1310,6 +1313,7 @@ fn unreadable_config_reuses_shared_buffer_quirk() {
 /// Maximum resident set (kB) of svlogd fed `input`, measured by /usr/bin/time.
 fn max_rss_kb(args: &[&str], input: &[u8]) -> Option<u64> {
     if !Path::new("/usr/bin/time").exists() {
+        eprintln!("SKIP: no /usr/bin/time (Debian package time) to measure svlogd's RSS");
         return None;
     }
     let t = tmp();
