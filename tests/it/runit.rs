@@ -339,9 +339,9 @@ fn signals_outside_stage2_and_cont_without_stopit_are_ignored_then_runit_init_0(
     p.wait_line(10.0, "- runit: warning: signals only work in stage 2.");
     std::fs::write(p.dir().join("go"), "").unwrap();
     must(10.0, "stage 2 up", || p.dir().join("up").exists());
-    // no stopit: CONT is ignored, INT without ctrlaltdel too
+    // no stopit: CONT is ignored (INT is not tried: in container mode, which this harness
+    // is, INT stops the container; see container_int_and_pwr_stop_like_term)
     assert!(unsafe_kill(pid, libc::SIGCONT));
-    assert!(unsafe_kill(pid, libc::SIGINT));
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         p.p.alive(),
