@@ -88,7 +88,10 @@ pub fn parse_stop_timeout(raw: &[u8]) -> Result<Option<i64>, &'static [u8]> {
     let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
     let blank = |b: &u8| *b == b' ' || *b == b'\t' || *b == b'\r';
     let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
-    let end = line.iter().rposition(|b| !blank(b)).map_or(start, |i| i + 1);
+    let end = line
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |i| i + 1);
     let v = line.get(start..end).unwrap_or(&[]);
     let (int, frac) = match v.iter().position(|&b| b == b'.') {
         Some(i) => (v.get(..i).unwrap_or(&[]), v.get(i + 1..)),
@@ -117,8 +120,7 @@ pub fn parse_stop_timeout(raw: &[u8]) -> Result<Option<i64>, &'static [u8]> {
 /// line of `/etc/runit/stop-timeout` if it can be read, else 7 s. A bad value is reported
 /// through `warn` (the source and why) and the default is used.
 pub fn stop_timeout(warn: impl Fn(&[&[u8]])) -> Option<i64> {
-    let (source, raw): (&[u8], Vec<u8>) = if let Some(v) = sys::user::getenv(STOP_TIMEOUT_ENV)
-    {
+    let (source, raw): (&[u8], Vec<u8>) = if let Some(v) = sys::user::getenv(STOP_TIMEOUT_ENV) {
         (STOP_TIMEOUT_ENV.to_bytes(), v)
     } else if let Ok(c) = sys::read_file(STOP_TIMEOUT_FILE, 256) {
         (STOP_TIMEOUT_FILE.to_bytes(), c.data.to_vec())
@@ -173,7 +175,16 @@ mod tests {
             assert_eq!(parse_stop_timeout(raw), Ok(want), "{raw:?}");
         }
         let bad: [&[u8]; 10] = [
-            b"", b"\n7", b"-1", b"7s", b".5", b"5.", b"1.2345", b"1e3", b"86400.001", b"9999999",
+            b"",
+            b"\n7",
+            b"-1",
+            b"7s",
+            b".5",
+            b"5.",
+            b"1.2345",
+            b"1e3",
+            b"86400.001",
+            b"9999999",
         ];
         for raw in bad {
             assert!(parse_stop_timeout(raw).is_err(), "{raw:?}");

@@ -393,8 +393,7 @@ impl Init {
                 self.pwr = true;
             }
             if let Some(e) = ended {
-                let stop =
-                    a.stop || a.pwr || (a.cont && sys::owner_executable(layout.stopit()));
+                let stop = a.stop || a.pwr || (a.cont && sys::owner_executable(layout.stopit()));
                 if stop {
                     self.layout = Some(layout);
                 }
