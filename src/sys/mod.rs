@@ -8,7 +8,8 @@
 //!
 //! By topic: [`fs`] files, descriptors and directories; [`proc`] processes, exec, limits;
 //! [`time`] clocks and poll; [`signals`] the self-pipe; [`dirwatch`] inotify; [`proctitle`]
-//! the process's argv memory; [`init`] what only PID 1 needs; [`user`] credentials;
+//! the process's argv memory; [`init`] what only PID 1 needs; [`ns`] namespaces (chpst
+//! -I/-F); [`user`] credentials;
 //! [`logio`] svlogd's sockets; [`alloc`] the global allocator of every binary (runit's
 //! `out of memory.`, the allocation count).
 #![deny(
@@ -25,6 +26,7 @@ pub mod fs;
 pub mod init;
 pub mod logio;
 pub mod notify;
+pub mod ns;
 pub mod proc;
 pub mod proctitle;
 pub mod signals;
