@@ -6,9 +6,11 @@
 )]
 //! `runit-init`: installed as `/sbin/init`. As PID 1 it execs `/sbin/runit`; otherwise
 //! `init 0` / `init 6` ask the running runit to halt or reboot through the stopit and
-//! reboot flag files and SIGCONT (spec runit-init.md, strings formats.md §10).
+//! reboot flag files and SIGCONT (spec runit-init.md, strings formats.md §10). The flag
+//! files are upstream's `/etc/runit/{stopit,reboot}` or, where the system uses Debian's
+//! layout, `/run/runit.{stopit,reboot}`: the rule runit itself follows (src/initctl.rs).
 
-use crate::initctl::{REBOOT, STOPIT};
+use crate::initctl;
 use crate::msg;
 use crate::sys::{self, Errno};
 use std::ffi::CStr;
@@ -42,18 +44,20 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let Some(arg) = args.get(1) else {
         return usage();
     };
+    let layout = initctl::layout();
+    let (stopit, reboot) = (layout.stopit(), layout.reboot());
     match arg.first() {
         Some(b'0') => {
-            flag(STOPIT, 0o100);
-            if let Err(e) = sys::chmod(REBOOT, 0) {
+            flag(stopit, 0o100);
+            if let Err(e) = sys::chmod(reboot, 0) {
                 if e != Errno::NOENT {
-                    msg::fatal_errno(EXIT_FATAL, &[b"unable to chmod ", REBOOT.to_bytes()], e);
+                    msg::fatal_errno(EXIT_FATAL, &[b"unable to chmod ", reboot.to_bytes()], e);
                 }
             }
         }
         Some(b'6') => {
-            flag(STOPIT, 0o100);
-            flag(REBOOT, 0o100);
+            flag(stopit, 0o100);
+            flag(reboot, 0o100);
         }
         Some(b'-') if arg.get(1) == Some(&b'V') => {
             msg::err(&[msg::VERSION_ID, b"\n"]);

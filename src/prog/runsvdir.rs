@@ -13,8 +13,13 @@
 //!   its start is retried at runit's 5-second pace, so a missing `runsv` does not spin).
 //! - A removed entry's runsv is remembered until it has exited; the same directory added again
 //!   meanwhile gets its new runsv only then, instead of one that fails on the lock.
-//! - As PID 1, SIGTERM (and SIGINT) stops the tree: TERM to every runsv, wait for all of them
-//!   (their services and loggers go down and drain), TERM/KILL leftovers, reap, exit 0.
+//! - As PID 1, SIGTERM, SIGINT and SIGPWR stop the tree: TERM to every runsv, wait for all
+//!   of them (their services and loggers go down and drain), TERM/KILL leftovers, reap,
+//!   exit 0; everything left when the `stop-timeout` (src/initctl.rs, default 7 s) runs out
+//!   gets KILL, so a container ends inside Docker's 10-second grace.
+//! - SIGALRM means "rescan now" (Debian's runsvdir, whose PID 1 forwards runit-helper's
+//!   `kill -s ALRM 1`); upstream's runsvdir dies of it. Debian's `./.forced-rescan` stamp is
+//!   not written (docs/runsvdir.md).
 //!
 //! Divergences are listed in docs/runsvdir.md.
 //!
@@ -58,6 +63,9 @@ const RETRY_MS: i64 = 5000;
 const LOG_DOT_MS: i64 = 900_000;
 /// PID 1: how long leftover processes get between TERM and KILL after every runsv exited.
 const PID1_GRACE_MS: i64 = 5000;
+/// PID 1: how long killed processes get to be reaped before runsvdir exits anyway (one
+/// stuck in D state must not hold the container).
+const REAP_AFTER_KILL_MS: i64 = 2000;
 /// PID 1 shutdown: how often orphans are looked for while runsv processes exit.
 const ORPHAN_TICK_MS: i64 = 200;
 
@@ -131,7 +139,7 @@ enum Phase {
     WaitRunsv,
     /// Every runsv is gone; what is left was sent TERM.
     Termed,
-    /// ... and then KILL.
+    /// ... and then KILL (after the grace period or at the stop deadline).
     Killed,
 }
 
@@ -139,6 +147,8 @@ struct Stopping {
     phase: Phase,
     deadline: i64,
     began: i64,
+    /// The container-wide stop deadline (`None`: none): everything left then gets KILL.
+    hard: Option<i64>,
     /// Phase 1: orphans (children that are no runsv) seen, with when they were sent TERM.
     orphans: HashMap<pid_t, i64>,
 }
@@ -213,9 +223,13 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     let _ = signals::catch(libc::SIGTERM);
     let _ = signals::catch(libc::SIGHUP);
     let _ = signals::catch(libc::SIGCHLD);
+    // Debian: rescan now (upstream's runsvdir dies of it).
+    let _ = signals::catch(libc::SIGALRM);
     if pid1 {
-        // As PID 1 an uncaught INT is ignored by the kernel; make Ctrl-C stop the tree.
+        // As PID 1 an uncaught INT or PWR is ignored by the kernel; make Ctrl-C, and the
+        // PWR of LXD/Incus or a UPS daemon, stop the tree as TERM does.
         let _ = signals::catch(libc::SIGINT);
+        let _ = signals::catch(libc::SIGPWR);
     }
     let dir_abs = if dir.first() == Some(&b'/') {
         Some(dir.clone())
@@ -421,6 +435,9 @@ impl Runsvdir {
             }
             if let Some(s) = &self.stopping {
                 deadline = min_opt(deadline, s.deadline);
+                if let Some(h) = s.hard {
+                    deadline = min_opt(deadline, h);
+                }
             }
             if self.log.is_some() {
                 deadline = min_opt(deadline, self.log_dot_at);
@@ -446,8 +463,13 @@ impl Runsvdir {
                 }
                 return EXIT_HUP;
             }
-            let stop =
-                signals::has(got, libc::SIGTERM) || (self.pid1 && signals::has(got, libc::SIGINT));
+            if signals::has(got, libc::SIGALRM) && self.stopping.is_none() {
+                // a forced rescan: at once, whatever the directory's time stamps say
+                self.scan_at = Some(now);
+            }
+            let stop = signals::has(got, libc::SIGTERM)
+                || (self.pid1
+                    && (signals::has(got, libc::SIGINT) || signals::has(got, libc::SIGPWR)));
             if stop {
                 if !self.pid1 {
                     return EXIT_TERM;
@@ -830,10 +852,12 @@ impl Runsvdir {
         self.scan_at = None;
         self.poll_at = None;
         let now = sys::now_mono_ms();
+        let hard = crate::initctl::stop_timeout(msg::warn).map(|t| now + t);
         self.stopping = Some(Stopping {
             phase: Phase::WaitRunsv,
             deadline: now,
             began: now,
+            hard,
             orphans: HashMap::new(),
         });
     }
@@ -841,6 +865,14 @@ impl Runsvdir {
     /// Advances a PID-1 shutdown; `Some(code)` when it is done.
     fn shutdown_step(&mut self, now: i64) -> Option<i32> {
         let st = self.stopping.as_mut()?;
+        if st.phase != Phase::Killed && st.hard.is_some_and(|h| now >= h) {
+            msg::warn(&[b"stop-timeout reached, sending KILL signal to all processes..."]);
+            let _ = sys::kill(-1, libc::SIGKILL);
+            st.phase = Phase::Killed;
+            st.deadline = now + REAP_AFTER_KILL_MS;
+            self.reap(now);
+            return self.no_children.then_some(EXIT_TERM);
+        }
         if st.phase == Phase::WaitRunsv {
             let runsv_left = self.svcs.values().any(|s| s.pid > 0) || !self.dying.is_empty();
             if runsv_left {
@@ -864,7 +896,7 @@ impl Runsvdir {
         if st.phase == Phase::Termed && now >= st.deadline {
             let _ = sys::kill(-1, libc::SIGKILL);
             st.phase = Phase::Killed;
-            st.deadline = now + PID1_GRACE_MS;
+            st.deadline = now + REAP_AFTER_KILL_MS;
         } else if st.phase == Phase::Killed && now >= st.deadline {
             return Some(EXIT_TERM);
         }

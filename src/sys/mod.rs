@@ -8,9 +8,10 @@
 //!
 //! By topic: [`fs`] files, descriptors and directories; [`proc`] processes, exec, limits;
 //! [`time`] clocks and poll; [`signals`] the self-pipe; [`dirwatch`] inotify; [`proctitle`]
-//! the process's argv memory; [`init`] what only PID 1 needs; [`user`] credentials;
-//! [`logio`] svlogd's sockets; [`net`] runit-exporter's TCP sockets; [`alloc`] the global
-//! allocator of every binary (runit's `out of memory.`, the allocation count).
+//! the process's argv memory; [`init`] what only PID 1 needs; [`ns`] namespaces (chpst
+//! -I/-F); [`user`] credentials; [`logio`] svlogd's sockets; [`net`] runit-exporter's TCP
+//! sockets; [`alloc`] the global allocator of every binary (runit's `out of memory.`, the
+//! allocation count).
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,6 +27,7 @@ pub mod init;
 pub mod logio;
 pub mod net;
 pub mod notify;
+pub mod ns;
 pub mod proc;
 pub mod proctitle;
 pub mod signals;

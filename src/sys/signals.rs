@@ -125,6 +125,22 @@ pub fn drain(fd: BorrowedFd) -> u64 {
     got
 }
 
+/// Reads every pending byte from the self-pipe and calls `f` with each signal number, in
+/// the order and as often as they arrived (for relaying them one by one; the handler
+/// writes one byte per delivery, and the kernel merges a standard signal sent while it is
+/// pending).
+pub fn drain_each(fd: BorrowedFd, mut f: impl FnMut(i32)) {
+    let mut buf = [0u8; 64];
+    while let Ok(n) = read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        for &b in buf.iter().take(n) {
+            f(i32::from(b));
+        }
+    }
+}
+
 /// Whether bit `sig` is set in a [`drain`] result.
 pub fn has(got: u64, sig: i32) -> bool {
     (0..64).contains(&sig) && got & (1u64 << sig) != 0

@@ -91,9 +91,12 @@ impl Links {
     }
 }
 
-/// Removes what legitimately differs from Debian's 2.1.2: the `$Id` value and `[-C pwd] `.
+/// Removes what legitimately differs from Debian's 2.1.2: the `$Id` value, `[-C pwd] ` and
+/// the options after 2.3.0 (`-F`, `-I`, `-N`).
 fn norm(s: &str) -> String {
-    let s = s.replace("[-C pwd] ", "");
+    let s = s
+        .replace("[-C pwd] ", "")
+        .replace("[-vVPFIN012]", "[-vVP012]");
     s.lines()
         .map(|l| {
             if l.starts_with("$Id: ") && l.ends_with(" $") {
@@ -254,13 +257,17 @@ fn usage_errors_match_reference() {
     for args in cases {
         let o = l.diff("chpst", args, |_| {});
         assert_eq!(o.status.code(), Some(100), "{args:?}");
-        assert!(stderr(&o).contains("usage: chpst [-vVP012] "), "{args:?}");
+        assert!(
+            stderr(&o).contains("usage: chpst [-vVPFIN012] "),
+            "{args:?}"
+        );
     }
-    // 2.3.0's line, which 2.1.2 lacks `[-C pwd] ` in (formats.md §2).
+    // 2.3.0's line, which 2.1.2 lacks `[-C pwd] ` in (formats.md §2), with upstream's
+    // later -F -I -N.
     let o = chpst(&[]);
     assert_eq!(
         stderr(&o),
-        "usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] \
+        "usage: chpst [-vVPFIN012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] \
          [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] \
          [-t n] prog\n\n"
     );
@@ -302,7 +309,7 @@ fn personality_usage_matches_reference() {
     let o = run_cmd(l.ours("envdir", &[]), SECS);
     assert_eq!(stderr(&o), "usage: envdir dir child\n\n");
     let o = run_cmd(l.ours("daemon", &["-Z"]), SECS);
-    assert!(stderr(&o).starts_with("daemon: illegal option -- Z\nusage: aemon [-vVP012]"));
+    assert!(stderr(&o).starts_with("daemon: illegal option -- Z\nusage: aemon [-vVPFIN012]"));
 }
 
 /// Personalities parse their operands positionally: `--` is an account or a program.
@@ -1569,5 +1576,249 @@ fn odd_inputs_match_reference() {
         l.diff(name, args, |c| {
             c.current_dir(l.path());
         });
+    }
+}
+
+// ------------------------------------------------------------------ after 2.3.0: -I -F -N -2
+
+/// Every descendant of `pid` (host pids).
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for c in read(format!("/proc/{p}/task/{p}/children"))
+            .split_whitespace()
+            .filter_map(|s| s.parse::<i32>().ok())
+        {
+            out.push(c);
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// `-I`: prog is PID 1 of a new PID namespace, with that namespace's own /proc; its exit
+/// code is chpst's. The host's mounts are untouched.
+#[test]
+fn i_runs_prog_as_pid1_of_a_new_namespace() {
+    let before = read("/proc/self/mountinfo").lines().count();
+    let o = chpst(&[
+        "-I",
+        "sh",
+        "-c",
+        "echo $$; ls /proc | grep -c '^[0-9]'; exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut l = out.lines();
+    assert_eq!(l.next(), Some("1"));
+    let n: usize = l.next().unwrap().parse().unwrap();
+    assert!(n <= 4, "the namespace's /proc shows {n} processes");
+    assert_eq!(stderr(&o), "");
+    assert_eq!(read("/proc/self/mountinfo").lines().count(), before);
+    // -F wins over -I in either order
+    for args in [["-I", "-F"], ["-F", "-I"]] {
+        let o = chpst(&[args[0], args[1], "sh", "-c", "echo $$ $PPID"]);
+        assert_eq!(stdout(&o), "2 1\n", "{args:?}");
+    }
+}
+
+/// `-F`: prog is pid 2 under a PID 1 that reaps everything and ends only when the last
+/// process of the namespace has ended, with that process's exit code (a daemonizing prog
+/// is followed to its daemon's end); `-v` narrates.
+#[test]
+fn f_runs_prog_as_pid2_and_waits_for_the_whole_namespace() {
+    let t = tmp();
+    let f = t.path().join("late");
+    let o = chpst(&[
+        "-v",
+        "-F",
+        "sh",
+        "-c",
+        &format!(
+            "echo $$ $PPID; (sleep 0.3; echo late > {}; exit 6) & exit 0",
+            f.display()
+        ),
+    ]);
+    assert_eq!(stdout(&o), "2 1\n");
+    assert_eq!(
+        read(&f),
+        "late\n",
+        "chpst ended before the background process"
+    );
+    assert_eq!(o.status.code(), Some(6), "the last process's exit code");
+    let e = stderr(&o);
+    let l: Vec<&str> = e.lines().collect();
+    assert_eq!(l.first(), Some(&"chpst: warning: pid1: start"), "{e}");
+    assert_eq!(l.last(), Some(&"chpst: warning: pid1: done"), "{e}");
+    assert!(l.contains(&"chpst: warning: pid1: pid 2: exit"), "{e}");
+    // killed by a signal: 128 + signal
+    let o = chpst(&["-F", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(o.status.code(), Some(137));
+    // the options after -F apply inside: -u and a limit
+    let o = chpst(&[
+        "-F",
+        "-u",
+        ":12:34",
+        "-o",
+        "33",
+        "sh",
+        "-c",
+        "id -u; ulimit -n",
+    ]);
+    assert_eq!(stdout(&o), "12\n33\n", "{}", stderr(&o));
+}
+
+/// Signals sent to chpst reach prog: with -I the relay sends them to the new PID 1 (prog,
+/// which only gets what it has a handler for, as any init); with -F the new PID 1 sends
+/// them on to every process of the namespace.
+#[test]
+fn signals_are_relayed_into_the_namespace() {
+    for mode in ["-I", "-F"] {
+        let t = tmp();
+        let ready = t.path().join("ready");
+        let script = format!(
+            "trap 'exit 4' USR1; trap 'exit 9' TERM; touch {}; while :; do sleep 0.02; done",
+            ready.display()
+        );
+        for (sig, code) in [(libc::SIGUSR1, 4), (libc::SIGTERM, 9)] {
+            let _ = std::fs::remove_file(&ready);
+            let mut c = ours("chpst");
+            c.args([mode, "sh", "-c", &script]);
+            let mut p = spawn(c);
+            must(SECS, "prog ready", || ready.exists());
+            p.signal(sig);
+            let st = p.wait_exit(SECS).expect("chpst ends");
+            assert_eq!(st.code(), Some(code), "{mode} signal {sig}");
+        }
+    }
+}
+
+/// SIGQUIT to chpst kills the whole namespace, even a PID 1 and children that ignore
+/// every signal; and a chpst killed outright takes the namespace with it.
+#[test]
+fn sigquit_or_kill_to_chpst_ends_the_namespace() {
+    for (mode, sig) in [
+        ("-F", libc::SIGQUIT),
+        ("-I", libc::SIGQUIT),
+        ("-F", libc::SIGKILL),
+    ] {
+        let t = tmp();
+        let ready = t.path().join("ready");
+        let mut c = ours("chpst");
+        c.args([
+            mode,
+            "sh",
+            "-c",
+            &format!(
+                "trap '' TERM QUIT HUP INT; sh -c 'trap \"\" TERM QUIT; exec sleep 1000' & \
+                 touch {}; while :; do sleep 0.02; done",
+                ready.display()
+            ),
+        ]);
+        let mut p = spawn(c);
+        must(SECS, "prog ready", || ready.exists());
+        let inside = descendants(p.pid());
+        assert!(inside.len() >= 3, "{inside:?}");
+        p.signal(libc::SIGTERM); // ignored inside
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(p.alive());
+        p.signal(sig);
+        let st = p.wait_exit(SECS).expect("chpst ends");
+        if sig == libc::SIGQUIT {
+            assert_eq!(st.code(), Some(137), "{mode}: new PID 1 killed");
+        }
+        must(SECS, "namespace gone", || {
+            inside.iter().all(|&q| !pid_alive(q))
+        });
+    }
+}
+
+/// `-N`: -0, -1 and -2 put /dev/null on the descriptor instead of closing it. (Looked at
+/// from outside, in prog = `sleep` once chpst has exec'd it: a shell probing itself would
+/// move its own descriptors.)
+#[test]
+fn n_reopens_dev_null_instead_of_closing() {
+    let t = tmp();
+    for (flags, want) in [
+        (&["-N", "-012"][..], ["/dev/null", "/dev/null", "/dev/null"]),
+        (&["-N", "-1"][..], ["stdin", "/dev/null", "err"]),
+        (&["-2"][..], ["stdin", "out", "closed"]),
+    ] {
+        let stdin = t.path().join("stdin");
+        std::fs::write(&stdin, "").unwrap();
+        let mut c = ours("chpst");
+        c.args(flags).args(["sleep", "100"]);
+        c.stdin(std::fs::File::open(&stdin).unwrap());
+        c.stdout(std::fs::File::create(t.path().join("out")).unwrap());
+        c.stderr(std::fs::File::create(t.path().join("err")).unwrap());
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        let mut child = c.spawn().unwrap();
+        let pid = child.id() as i32;
+        must(SECS, "sleep exec'd", || {
+            read(format!("/proc/{pid}/cmdline")) == "sleep\x00100\x00"
+        });
+        let got: Vec<String> = (0..3)
+            .map(
+                |fd| match std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) {
+                    Ok(p) if p.starts_with(t.path()) => {
+                        p.file_name().unwrap().to_string_lossy().into_owned()
+                    }
+                    Ok(p) => p.display().to_string(),
+                    Err(_) => "closed".to_string(),
+                },
+            )
+            .collect();
+        unsafe_kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+        assert_eq!(got, want, "{flags:?}");
+    }
+}
+
+/// `-2` (also with -N): when prog cannot be executed, `unable to run` still reaches the
+/// original stderr (upstream after 2.3.0; Debian's 2.1.2 prints it into the void).
+#[test]
+fn minus_2_restores_stderr_when_exec_fails() {
+    let l = Links::new();
+    for flags in [&["-2"][..], &["-012"][..], &["-N", "-012"][..]] {
+        let mut args = flags.to_vec();
+        args.push("./ENOENT.err");
+        let o = run_cmd(l.ours("chpst", &args), SECS);
+        assert_eq!(
+            stderr(&o),
+            "chpst: fatal: unable to run: ./ENOENT.err: file does not exist\n",
+            "{flags:?}"
+        );
+        assert_eq!(o.status.code(), Some(111));
+    }
+    let r = run_cmd(l.reference("chpst", &["-2", "./ENOENT.err"]), SECS);
+    assert_eq!((stderr(&r).as_str(), r.status.code()), ("", Some(111)));
+    // prog does not inherit the saved copy (close-on-exec): it has one descriptor fewer
+    // than without -2, the closed 2 (whatever else the test's caller left open, `flock`'s
+    // lock for one, is there both times)
+    let fds = |flags: &[&str]| {
+        let mut a = flags.to_vec();
+        a.extend(["sh", "-c", "cd /proc/$$/fd && echo *"]);
+        stdout(&chpst(&a)).split_whitespace().count()
+    };
+    let (with, without) = (fds(&["-2"]), fds(&[]));
+    assert!(without >= 4, "0, 1, 2 and the directory: {without}");
+    assert_eq!(with + 1, without);
+}
+
+/// Without the privilege to make namespaces (any user but root): chpst says so, exit 111.
+#[test]
+fn namespaces_need_privilege() {
+    for mode in ["-I", "-F"] {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin("chpst"))
+            .args([mode, "true"]);
+        let o = run_cmd(c, SECS);
+        assert_eq!(
+            stderr(&o),
+            "chpst: fatal: unable to set namespaces: permission denied\n"
+        );
+        assert_eq!(o.status.code(), Some(111));
     }
 }

@@ -115,7 +115,7 @@ pub fn repo() -> PathBuf {
 /// A reference binary from Debian's runit 2.1.2 / daemontools, fetched by scripts/fetch-ref.
 pub fn ref_bin(name: &str) -> PathBuf {
     let root = repo().join("ref/root");
-    for d in ["usr/bin", "usr/sbin", "sbin"] {
+    for d in ["usr/bin", "usr/sbin", "sbin", "lib/runit"] {
         let p = root.join(d).join(name);
         if p.exists() {
             return p;

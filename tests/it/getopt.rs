@@ -133,8 +133,14 @@ fn spawn_output(mut c: Command) -> Output {
 }
 
 /// Debian's 2.1.2 chpst has no `-C`: its usage line lacks `[-C pwd] ` (docs/chpst.md).
+/// Debian's 2.1.2 usage line: no `[-C pwd] `, no `-F -I -N` (added after 2.3.0).
 fn no_c_pwd(s: Seen) -> Seen {
-    (s.0, s.1.replace("[-C pwd] ", ""), s.2)
+    (
+        s.0,
+        s.1.replace("[-C pwd] ", "")
+            .replace("[-vVPFIN012]", "[-vVP012]"),
+        s.2,
+    )
 }
 
 /// Runs chpst (ours or Debian's) as personality `name` in `cwd`.

@@ -47,6 +47,7 @@ impl Pid1 {
     /// `wrap` is a command prefix for runit (e.g. setpriv dropping a capability).
     fn start_wrapped(t: tempfile::TempDir, runit: &Path, pre: &str, wrap: &str) -> Pid1 {
         let mut c = Command::new("unshare");
+        c.env_remove("RUNIT_STOP_TIMEOUT");
         c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"]);
         let etc = private_etc_runit_sh(&t.path().join("ovl"));
         c.arg(format!(
@@ -128,6 +129,20 @@ impl Pid1 {
         match self.p.wait_exit(secs) {
             Some(s) => s,
             None => panic!("runit did not exit; output:\n{}", self.out_err()),
+        }
+    }
+}
+
+impl Drop for Pid1 {
+    /// runit leaves unshare's process group (setsid): a test that fails while it runs must
+    /// still end the namespace, by SIGKILL to its PID 1 (the child of unshare).
+    fn drop(&mut self) {
+        let f = format!("/proc/{0}/task/{0}/children", self.p.pid());
+        for c in read(&f)
+            .split_whitespace()
+            .filter_map(|s| s.parse::<i32>().ok())
+        {
+            unsafe_kill(c, libc::SIGKILL);
         }
     }
 }
@@ -350,9 +365,9 @@ fn signals_outside_stage2_and_cont_without_stopit_are_ignored_then_runit_init_0(
     p.wait_line(10.0, "- runit: warning: signals only work in stage 2.");
     std::fs::write(p.dir().join("go"), "").unwrap();
     must(10.0, "stage 2 up", || p.dir().join("up").exists());
-    // no stopit: CONT is ignored, INT without ctrlaltdel too
+    // no stopit: CONT is ignored (INT is not tried: in container mode, which this harness
+    // is, INT stops the container; see container_int_and_pwr_stop_like_term)
     assert!(unsafe_kill(pid, libc::SIGCONT));
-    assert!(unsafe_kill(pid, libc::SIGINT));
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         p.p.alive(),
@@ -926,13 +941,16 @@ fn in_order(lines: &[String], want: &[&str]) {
 
 /// A boot with every program ours: runit as init, our runsvdir, runsv and sv for services.
 fn boot_sequence(action: &str, middle: &[&str], last: &[&str]) {
-    boot_sequence_with(action, "svimpl=ours", middle, last)
+    boot_sequence_with(action, "svimpl=ours", middle, last);
 }
 
-/// `extra`: more kernel parameters (`svimpl=...`: whose runsvdir/runsv/sv run services).
-fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str]) {
+/// `extra`: more kernel parameters (`svimpl=...` first: whose runsvdir/runsv/sv run
+/// services; `layout=debian`, `rebootflag=1`, `pwrfail=1`: see tests/qemu/root/etc/runit/1).
+/// Returns the console lines.
+fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str]) -> Vec<String> {
     let l = qemu_boot(action, extra);
-    if let Some(imp) = extra.strip_prefix("svimpl=") {
+    let first = extra.split_whitespace().next().unwrap_or("");
+    if let Some(imp) = first.strip_prefix("svimpl=") {
         let want = format!("STAGE2 services={imp}");
         assert!(l.contains(&want), "{want}:\n{}", l.join("\n"));
     }
@@ -982,6 +1000,7 @@ fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str])
             l.join("\n")
         );
     }
+    l
 }
 
 #[test]
@@ -1162,4 +1181,606 @@ fn qemu_boot_with_our_runsv_and_sv_then_runit_init_0() {
         &["TRIGGER runit-init 0"],
         &["- runit: power off...", "reboot: Power down"],
     );
+}
+
+/// A real PID 1 (not a container), upstream's layout, no pwrfail: SIGPWR is ignored, as
+/// by runit 2.3.0 (the trigger halts with runit-init 0 a second later).
+#[test]
+fn qemu_boot_sigpwr_ignored_with_upstream_layout() {
+    boot_sequence(
+        "pwr",
+        &["TRIGGER kill -PWR 1", "PWR IGNORED", "TRIGGER runit-init 0"],
+        &["- runit: power off...", "reboot: Power down"],
+    );
+}
+
+/// Debian's layout (its /etc/runit/1 created /run/runit.stopit): SIGPWR shuts down and
+/// powers off although the reboot flag is set (Debian's patch 0013).
+#[test]
+fn qemu_boot_debian_layout_sigpwr_powers_off_despite_reboot_flag() {
+    let l = boot_sequence_with(
+        "pwr",
+        "svimpl=ours layout=debian rebootflag=1",
+        &["TRIGGER kill -PWR 1"],
+        &["- runit: power off...", "reboot: Power down"],
+    );
+    assert!(!l.iter().any(|x| x == "PWR IGNORED"), "{}", l.join("\n"));
+    assert!(l.iter().any(|x| x == "STAGE3 flag /run/runit.reboot 100"));
+}
+
+/// An owner-executable /etc/runit/pwrfail (upstream's PR #51): SIGPWR runs it, announced
+/// like ctrl-alt-del, then the system shuts down and powers off (reboot flag ignored).
+#[test]
+fn qemu_boot_pwrfail_runs_then_powers_off() {
+    let l = boot_sequence_with(
+        "pwr",
+        "svimpl=ours pwrfail=1 rebootflag=1",
+        &[
+            "TRIGGER kill -PWR 1",
+            "- runit: power failure request...",
+            "- runit: enter stage: /etc/runit/pwrfail",
+            "PWRFAIL ran",
+            "- runit: leave stage: /etc/runit/pwrfail",
+        ],
+        &["- runit: power off...", "reboot: Power down"],
+    );
+    assert!(!l.iter().any(|x| x == "PWR IGNORED"), "{}", l.join("\n"));
+    assert!(l.iter().any(|x| x == "STAGE3 flag /etc/runit/reboot 100"));
+}
+
+/// Debian's layout: our runit-init 6 writes /run/runit.stopit and /run/runit.reboot, our
+/// runit reboots through them; /etc/runit/stopit is never created.
+#[test]
+fn qemu_boot_debian_layout_runit_init_6_reboots() {
+    let l = boot_sequence_with(
+        "6",
+        "svimpl=ours layout=debian",
+        &["TRIGGER runit-init 6"],
+        &["- runit: system reboot.", "reboot: Restarting system"],
+    );
+    let flags: Vec<&String> = l.iter().filter(|x| x.starts_with("STAGE3 flag ")).collect();
+    assert_eq!(
+        flags,
+        [
+            "STAGE3 flag /run/runit.stopit 0",
+            "STAGE3 flag /run/runit.reboot 100"
+        ],
+        "{}",
+        l.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------- Debian's layout, ALRM, PWR
+
+/// `mount --bind` of the tree's `run/` onto /run (so the test sees and writes the flags),
+/// as a prefix for [`Pid1::start_with`].
+const RUN_BIND: &str = "mount --bind \"$1\"/run /run &&";
+
+/// A tree with `run/` for [`RUN_BIND`].
+fn tree_with_run() -> tempfile::TempDir {
+    let t = Pid1::tree();
+    std::fs::create_dir(t.path().join("run")).unwrap();
+    t
+}
+
+/// What Debian's /etc/runit/1 does at the end of every boot.
+const DEBIAN_STAGE1: &str = "install -m000 /dev/null /run/runit.stopit && \
+                             install -m000 /dev/null /run/runit.reboot";
+
+fn mode_of(p: PathBuf) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Runs `runit-init ARG` inside runit's namespaces (nsenter), so its CONT reaches runit.
+fn runit_init_into(pid: i32, runit_init: &Path, arg: &str) -> std::process::Output {
+    let mut c = Command::new("nsenter");
+    c.args(["-t", &pid.to_string(), "-p", "-m"])
+        .arg(runit_init)
+        .arg(arg);
+    run_cmd(c, 10.0)
+}
+
+/// Debian's layout (/run/runit.stopit exists): `runit-init 6` writes /run/runit.stopit and
+/// /run/runit.reboot, runit acts on them and reboots; /etc/runit/stopit, even executable,
+/// is not what counts. Same messages and flag modes as Debian's runit and runit-init.
+#[test]
+fn debian_layout_runit_init_6_reboots_like_debian() {
+    let mut outs = Vec::new();
+    for (runit, init) in [
+        (bin("runit"), bin("runit-init")),
+        (ref_bin("runit"), ref_bin("runit-init")),
+    ] {
+        let t = tree_with_run();
+        let d = t.path().display().to_string();
+        stages(
+            t.path(),
+            DEBIAN_STAGE1,
+            &format!("touch {d}/up; exec sleep 1000"),
+            &format!("stat -c %a /run/runit.stopit /run/runit.reboot > {d}/modes3"),
+        );
+        // an executable upstream stopit is not consulted under Debian's layout
+        std::fs::write(t.path().join("etc/stopit"), "").unwrap();
+        std::fs::set_permissions(
+            t.path().join("etc/stopit"),
+            std::fs::Permissions::from_mode(0o100),
+        )
+        .unwrap();
+        let mut p = Pid1::start_with(t, &runit, RUN_BIND);
+        let pid = p.host_pid();
+        must(10.0, "stage 2 up", || p.dir().join("up").exists());
+        assert!(unsafe_kill(pid, libc::SIGCONT));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(p.p.alive(), "acted on /etc/runit/stopit:\n{}", p.err());
+        let o = runit_init_into(pid, &init, "6");
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            o.status.code() == Some(0) || o.status.signal() == Some(libc::SIGKILL),
+            "{:?} {}",
+            o.status,
+            stderr(&o)
+        );
+        p.wait_line(10.0, "- runit: system reboot.");
+        let _ = p.exit(10.0);
+        assert_eq!(p.mode("stopit"), 0o100, "/etc/runit/stopit untouched");
+        assert!(!p.etc().join("reboot").exists(), "no /etc/runit/reboot");
+        outs.push((p.lines(), read(p.dir().join("modes3"))));
+    }
+    // runit cleared stopit when it acted; reboot stays executable
+    assert_eq!(outs[0].1, "0\n100\n");
+    assert_eq!(outs[0], outs[1], "differs from Debian's runit/runit-init");
+}
+
+/// runit-init alone: with /run/runit.stopit present it writes the /run files (modes,
+/// messages and exit codes as Debian's runit-init), and leaves /etc/runit alone.
+#[test]
+fn runit_init_uses_debian_files_like_debian() {
+    let run = |prog: &Path, ro: bool, arg: &str, t: &Path| {
+        std::fs::create_dir_all("/etc/runit").unwrap();
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"]);
+        c.arg(format!(
+            "mount --bind \"$1\"/etc /etc/runit && mount --bind \"$1\"/run /run && {} \
+             \"$2\" \"$3\"; echo rc=$?",
+            if ro {
+                "mount -o remount,bind,ro /run &&"
+            } else {
+                ""
+            }
+        ));
+        c.arg("sh").arg(t).arg(prog).arg(arg);
+        let o = run_cmd(c, 10.0);
+        (stdout(&o), stderr(&o))
+    };
+    let mut outs = Vec::new();
+    for prog in [bin("runit-init"), ref_bin("runit-init")] {
+        let t = tree_with_run();
+        let r = t.path().join("run");
+        std::fs::write(r.join("runit.stopit"), "").unwrap();
+        std::fs::set_permissions(r.join("runit.stopit"), std::fs::Permissions::from_mode(0o0))
+            .unwrap();
+        let mut res = Vec::new();
+        let a = run(&prog, false, "6", t.path());
+        res.push((
+            a,
+            mode_of(r.join("runit.stopit")),
+            mode_of(r.join("runit.reboot")),
+        ));
+        let a = run(&prog, false, "0", t.path());
+        res.push((
+            a,
+            mode_of(r.join("runit.stopit")),
+            mode_of(r.join("runit.reboot")),
+        ));
+        assert!(
+            std::fs::read_dir(t.path().join("etc")).unwrap().count() == 0,
+            "/etc/runit written"
+        );
+        let (o, e) = run(&prog, true, "6", t.path());
+        outs.push((res, o, e));
+    }
+    assert_eq!(outs[0].0[0].1, 0o100);
+    assert_eq!(outs[0].0[0].2, 0o100);
+    assert_eq!(outs[0].0[1].2, 0, "0 clears reboot");
+    assert_eq!(outs[0].0, outs[1].0, "differs from Debian's runit-init");
+    assert_eq!(outs[0].1, "rc=111\n");
+    assert_eq!(outs[0].1, outs[1].1);
+    // 2.3.0 reports open(2)'s error; Debian's 2.1.2 says `file descriptor not open` here
+    assert_eq!(
+        outs[0].2,
+        "init: fatal: unable to create /run/runit.stopit: read-only file system\n"
+    );
+    assert_eq!(
+        outs[1].2,
+        "init: fatal: unable to create /run/runit.stopit: file descriptor not open\n"
+    );
+}
+
+/// Debian's layout with its reboot flag executable: SIGPWR shuts down and powers off
+/// (Debian ignores the reboot flag after a PWR); same messages as Debian's runit.
+#[test]
+fn debian_layout_sigpwr_powers_off_like_debian() {
+    let mut outs = Vec::new();
+    for runit in [bin("runit"), ref_bin("runit")] {
+        let t = tree_with_run();
+        let d = t.path().display().to_string();
+        stages(
+            t.path(),
+            DEBIAN_STAGE1,
+            &format!("chmod 100 /run/runit.reboot; touch {d}/up; exec sleep 1000"),
+            "exit 0",
+        );
+        let mut p = Pid1::start_with(t, &runit, RUN_BIND);
+        let pid = p.host_pid();
+        must(10.0, "stage 2 up", || p.dir().join("up").exists());
+        assert!(unsafe_kill(pid, libc::SIGPWR));
+        p.wait_line(10.0, "- runit: power off...");
+        let _ = p.exit(10.0);
+        // Debian's runit also warns `signals only work in stage 2.` once stage 3 has
+        // begun (its PWR flag is still set there); that spurious line is not reproduced
+        let spurious = "- runit: warning: signals only work in stage 2.";
+        outs.push(
+            p.lines()
+                .into_iter()
+                .filter(|l| l != spurious)
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(outs[0].contains(&"- runit: leave stage: /etc/runit/2".to_string()));
+    assert!(!outs[0].iter().any(|l| l.contains("system reboot")));
+    assert_eq!(outs[0], outs[1], "differs from Debian's runit");
+}
+
+/// SIGALRM to PID 1 reaches stage 2 with Debian's layout only: a stage 2 that counts its
+/// ALRMs sees none while /run/runit.stopit is missing, then exactly the one sent after the
+/// file appeared.
+#[test]
+fn sigalrm_forwarded_to_stage2_with_debian_layout_only() {
+    let t = tree_with_run();
+    let d = t.path().display().to_string();
+    stages(
+        t.path(),
+        "exit 0",
+        &format!(
+            "trap 'echo alrm >> {d}/alrms' ALRM; touch {d}/up
+             while :; do sleep 0.05; done"
+        ),
+        "exit 0",
+    );
+    let mut p = Pid1::start_with(t, &bin("runit"), RUN_BIND);
+    let pid = p.host_pid();
+    must(10.0, "stage 2 up", || p.dir().join("up").exists());
+    assert!(unsafe_kill(pid, libc::SIGALRM));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(p.dir().join("run/runit.stopit"), "").unwrap();
+    assert!(unsafe_kill(pid, libc::SIGALRM));
+    must(5.0, "ALRM forwarded", || p.dir().join("alrms").exists());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(read(p.dir().join("alrms")), "alrm\n", "one ALRM forwarded");
+    assert!(p.p.alive(), "ALRM stopped runit:\n{}", p.err());
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    assert_eq!(p.exit(10.0).code(), Some(0));
+}
+
+/// The whole Debian path: PID 1 forwards ALRM to Debian's runsvdir, which writes its
+/// `.forced-rescan` stamp; ours and Debian's runit alike.
+#[test]
+fn sigalrm_reaches_debians_runsvdir_like_debian() {
+    for runit in [bin("runit"), ref_bin("runit")] {
+        let t = tree_with_run();
+        let d = t.path().display().to_string();
+        std::fs::create_dir(t.path().join("service")).unwrap();
+        stages(
+            t.path(),
+            DEBIAN_STAGE1,
+            &format!("exec {} {d}/service", ref_bin("runsvdir").display()),
+            "exit 0",
+        );
+        let mut p = Pid1::start_with(t, &runit, RUN_BIND);
+        let pid = p.host_pid();
+        // runsvdir running, with its ALRM handler installed
+        let alrm_bit = 1u64 << (libc::SIGALRM - 1);
+        must(10.0, "runsvdir catching ALRM", || {
+            read(format!("/proc/{pid}/task/{pid}/children"))
+                .split_whitespace()
+                .any(|c| {
+                    read(format!("/proc/{c}/cmdline")).contains("runsvdir")
+                        && read(format!("/proc/{c}/status")).lines().any(|l| {
+                            l.strip_prefix("SigCgt:\t")
+                                .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+                                .is_some_and(|m| m & alrm_bit != 0)
+                        })
+                })
+        });
+        let stamp = p.dir().join("service/.forced-rescan");
+        assert!(!stamp.exists());
+        assert!(unsafe_kill(pid, libc::SIGALRM));
+        // Debian's runsvdir looks at its flag at most once a second and otherwise sleeps
+        // up to 5 s: an ALRM that lands within a second of its last look is acted on at
+        // the wake-up after (up to ~6 s)
+        if !wait_for(10.0, || {
+            read(&stamp).len() == 25 && read(&stamp).starts_with('@')
+        }) {
+            panic!(
+                "{}: no forced rescan stamp; messages:\n{}",
+                runit.display(),
+                p.err()
+            );
+        }
+        // end it the Debian way
+        std::fs::set_permissions(
+            p.dir().join("run/runit.stopit"),
+            std::fs::Permissions::from_mode(0o100),
+        )
+        .unwrap();
+        assert!(unsafe_kill(pid, libc::SIGCONT));
+        p.wait_line(10.0, "- runit: power off...");
+        let _ = p.exit(10.0);
+    }
+}
+
+// ---------------------------------------------------------------- container stop
+
+/// A service `NAME` under `t/service` with a finish script and an svlogd logger (ours),
+/// writing `up-NAME` when it runs; `on_stop` is its handling of the stop (shell).
+fn logged_service(t: &Path, name: &str, on_stop: &str) {
+    let d = t.display();
+    let s = t.join("service").join(name);
+    script(
+        s.join("run"),
+        &format!(
+            "exec 2>&1\n{on_stop}\necho \"{name} up\"; touch {d}/up-{name}\n\
+             while :; do sleep 1 & wait $!; done"
+        ),
+    );
+    script(
+        s.join("finish"),
+        &format!("echo \"{name} finish $1 $2\"; touch {d}/finish-{name}"),
+    );
+    script(s.join("log/run"), "exec svlogd main");
+    std::fs::create_dir_all(s.join("log/main")).unwrap();
+}
+
+/// Stage 2 is our runsvdir (not PID 1: TERM makes it exit and leave its runsv behind);
+/// stage 3 does nothing about the services.
+fn container_tree(stage3_exit: u8) -> tempfile::TempDir {
+    let t = Pid1::tree();
+    let d = t.path().display().to_string();
+    let ours = bin("runsv").parent().unwrap().display().to_string();
+    stages(
+        t.path(),
+        "exit 0",
+        &format!("PATH={ours}:$PATH exec runsvdir -P {d}/service"),
+        &format!("echo stage3 > {d}/s3; exit {stage3_exit}"),
+    );
+    t
+}
+
+fn log_lines(t: &Path, name: &str) -> Vec<String> {
+    crate::common::lines(t.join("service").join(name).join("log/main/current"))
+}
+
+/// Container mode: TERM, INT and PWR each start the orderly stop. Stage 3 stops nothing,
+/// so runit itself ends what stage 2 left: every runsv gets TERM, stops its service with
+/// the service's settings (a: TERM; b ignores TERM but has `down-signal HUP`; c ignores
+/// everything, `timeout-kill 300`), runs finish, and its logger writes every line before
+/// it exits; runit exits with stage 3's code, well before the stop deadline.
+#[test]
+fn container_term_int_pwr_each_stop_every_service_in_order() {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGPWR] {
+        let t = container_tree(3);
+        let r = t.path();
+        logged_service(r, "a", "trap 'echo \"a got TERM\"; exit 0' TERM");
+        logged_service(
+            r,
+            "b",
+            "trap '' TERM; trap 'echo \"b got HUP\"; exit 0' HUP",
+        );
+        std::fs::write(r.join("service/b/down-signal"), "HUP\n").unwrap();
+        logged_service(r, "c", "trap '' TERM HUP INT");
+        std::fs::write(r.join("service/c/timeout-kill"), "300\n").unwrap();
+        let mut p = Pid1::start(t, &bin("runit"));
+        let pid = p.host_pid();
+        must(15.0, "services up", || {
+            ["a", "b", "c"].iter().all(|s| {
+                p.dir().join(format!("up-{s}")).exists()
+                    && log_lines(p.dir(), s).contains(&format!("{s} up"))
+            })
+        });
+        let t0 = std::time::Instant::now();
+        assert!(unsafe_kill(pid, sig));
+        let st = p.exit(10.0);
+        let took = t0.elapsed().as_secs_f64();
+        assert_eq!(st.code(), Some(3), "signal {sig}: {}", p.err());
+        assert!(took < 5.0, "signal {sig}: took {took:.1} s");
+        assert_eq!(read(p.dir().join("s3")), "stage3\n");
+        let want = [
+            ("a", vec!["a up", "a got TERM", "a finish 0 0"]),
+            ("b", vec!["b up", "b got HUP", "b finish 0 0"]),
+            ("c", vec!["c up", "c finish -1 9"]),
+        ];
+        for (s, w) in want {
+            assert_eq!(log_lines(p.dir(), s), w, "signal {sig}, service {s}");
+            assert!(p.dir().join(format!("finish-{s}")).exists());
+        }
+        let l = p.lines();
+        assert!(!l.iter().any(|x| x.contains("stop-timeout")), "{l:?}");
+        let from = l
+            .iter()
+            .position(|x| x == "- runit: leave stage: /etc/runit/2")
+            .unwrap();
+        let tail: Vec<String> = l[from..]
+            .iter()
+            .filter(|x| x.starts_with("- runit: "))
+            .cloned()
+            .collect();
+        assert_eq!(
+            tail,
+            lines(&[
+                "- runit: leave stage: /etc/runit/2",
+                "- runit: enter stage: /etc/runit/3",
+                "- runit: warning: child failed: /etc/runit/3",
+                "- runit: leave stage: /etc/runit/3",
+                "- runit: sending KILL signal to all processes...",
+                "- runit: power off...",
+            ]),
+            "signal {sig}"
+        );
+    }
+}
+
+/// A service that ignores TERM and has no `timeout-kill`: the container-wide stop deadline
+/// (`/etc/runit/stop-timeout`, or `$RUNIT_STOP_TIMEOUT`, which wins) ends it, with a
+/// warning, and runit still exits with stage 3's code.
+#[test]
+fn container_stop_timeout_kills_a_term_ignoring_service() {
+    // (file, env, expected deadline in s)
+    for (file, env, want) in [(Some("1.5\n"), None, 1.5), (Some("30"), Some("1"), 1.0)] {
+        let t = container_tree(4);
+        let r = t.path();
+        logged_service(r, "a", "trap 'echo \"a got TERM\"' TERM");
+        if let Some(f) = file {
+            std::fs::write(r.join("etc/stop-timeout"), f).unwrap();
+        }
+        let pre = env.map_or(String::new(), |e| {
+            format!("export RUNIT_STOP_TIMEOUT={e} &&")
+        });
+        let mut p = Pid1::start_with(t, &bin("runit"), &pre);
+        let pid = p.host_pid();
+        must(15.0, "service up", || {
+            log_lines(p.dir(), "a").contains(&"a up".to_string())
+        });
+        let t0 = std::time::Instant::now();
+        assert!(unsafe_kill(pid, libc::SIGTERM));
+        let st = p.exit(10.0);
+        let took = t0.elapsed().as_secs_f64();
+        assert_eq!(st.code(), Some(4), "{}", p.err());
+        assert!(
+            took >= want - 0.1 && took < want + 2.0,
+            "deadline {want} s, took {took:.2} s"
+        );
+        let l = p.lines();
+        let warn =
+            "- runit: warning: stop-timeout reached, sending KILL signal to all processes...";
+        let i = l.iter().position(|x| x == warn).expect("deadline warning");
+        assert!(l[..i].contains(&"- runit: leave stage: /etc/runit/3".to_string()));
+        assert_eq!(l.last().unwrap(), "- runit: power off...");
+        assert!(log_lines(p.dir(), "a").contains(&"a got TERM".to_string()));
+    }
+}
+
+/// Without any setting the deadline is 7 s: a TERM-ignoring service is gone, and runit has
+/// exited, inside Docker's default 10-second grace.
+#[test]
+fn container_default_stop_timeout_fits_dockers_grace() {
+    let t = container_tree(0);
+    logged_service(t.path(), "a", "trap '' TERM");
+    let mut p = Pid1::start(t, &bin("runit"));
+    let pid = p.host_pid();
+    must(15.0, "service up", || {
+        log_lines(p.dir(), "a").contains(&"a up".to_string())
+    });
+    let t0 = std::time::Instant::now();
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    let st = p.exit(12.0);
+    let took = t0.elapsed().as_secs_f64();
+    assert_eq!(st.code(), Some(0), "{}", p.err());
+    assert!((6.9..9.5).contains(&took), "took {took:.2} s");
+    assert!(p.err().contains("stop-timeout reached"));
+}
+
+/// A bad stop-timeout is reported and the default used.
+#[test]
+fn container_bad_stop_timeout_warns() {
+    let t = container_tree(0);
+    std::fs::write(t.path().join("etc/stop-timeout"), "soon\n").unwrap();
+    let mut p = Pid1::start(t, &bin("runit"));
+    let pid = p.host_pid();
+    must(10.0, "stage 2", || {
+        p.err().contains("enter stage: /etc/runit/2")
+    });
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    assert_eq!(p.exit(10.0).code(), Some(0));
+    assert!(
+        p.lines().contains(
+            &"- runit: warning: invalid /etc/runit/stop-timeout: not a number of seconds; \
+              using the default"
+                .to_string()
+        ),
+        "{}",
+        p.err()
+    );
+}
+
+/// Container mode, SIGPWR with an owner-executable /etc/runit/pwrfail: it runs (like
+/// ctrlaltdel, announced), then the container stops; the reboot flag is ignored.
+#[test]
+fn container_pwr_runs_pwrfail_then_stops() {
+    let t = Pid1::tree();
+    let d = t.path().display().to_string();
+    stages(
+        t.path(),
+        "exit 0",
+        &format!("touch {d}/up; exec sleep 1000"),
+        "exit 0",
+    );
+    script(
+        t.path().join("etc/pwrfail"),
+        &format!("echo pwrfail ran > {d}/pwrfail; chmod 100 /etc/runit/reboot"),
+    );
+    std::fs::write(t.path().join("etc/reboot"), "").unwrap();
+    let mut p = Pid1::start(t, &bin("runit"));
+    let pid = p.host_pid();
+    must(10.0, "stage 2 up", || p.dir().join("up").exists());
+    assert!(unsafe_kill(pid, libc::SIGPWR));
+    assert_eq!(p.exit(10.0).code(), Some(0), "{}", p.err());
+    assert_eq!(read(p.dir().join("pwrfail")), "pwrfail ran\n");
+    let l = p.lines();
+    let from = l
+        .iter()
+        .position(|x| x == "- runit: power failure request...")
+        .expect("pwrfail announced");
+    assert_eq!(
+        &l[from..],
+        &lines(&[
+            "- runit: power failure request...",
+            "- runit: enter stage: /etc/runit/pwrfail",
+            "- runit: leave stage: /etc/runit/pwrfail",
+            "- runit: leave stage: /etc/runit/2",
+            "- runit: enter stage: /etc/runit/3",
+            "- runit: leave stage: /etc/runit/3",
+            "- runit: sending KILL signal to all processes...",
+            "- runit: power off...",
+        ])[..]
+    );
+}
+
+/// Container mode, a stop signal while stage 1 runs: remembered, stage 2 skipped (INT and
+/// PWR as TERM).
+#[test]
+fn container_int_and_pwr_during_stage1_skip_stage2() {
+    for sig in [libc::SIGINT, libc::SIGPWR] {
+        let t = Pid1::tree();
+        let d = t.path().display().to_string();
+        stages(
+            t.path(),
+            &format!("touch {d}/s1; while [ ! -e {d}/go ]; do sleep 0.01; done"),
+            &format!("touch {d}/s2"),
+            "exit 4",
+        );
+        let mut p = Pid1::start(t, &bin("runit"));
+        let pid = p.host_pid();
+        must(10.0, "stage 1 running", || p.dir().join("s1").exists());
+        assert!(unsafe_kill(pid, sig));
+        // (runit takes the signal at once: it waits in ppoll with it unblocked)
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::write(p.dir().join("go"), "").unwrap();
+        assert_eq!(p.exit(10.0).code(), Some(4));
+        assert!(!p.dir().join("s2").exists(), "stage 2 ran");
+        let l = p.lines();
+        assert!(
+            l.contains(&"- runit: warning: skipping stage 2...".to_string()),
+            "{l:?}"
+        );
+        assert!(!l.iter().any(|x| x.contains("signals only work")), "{l:?}");
+    }
 }

@@ -416,6 +416,10 @@ fn control_scripts_order_and_override() {
     assert_eq!(lines(&log)[0], "control/u", "control/u runs before ./run");
     control(&s, "d");
     wait_down(&s);
+    // control/d was started before ./run was reaped, and may still be writing
+    must(5.0, "control/d ran", || {
+        lines(&log).iter().any(|l| l.starts_with("control/d saw: "))
+    });
     let l = lines(&log);
     let pos = |x: &str| {
         l.iter()
@@ -440,6 +444,51 @@ fn control_scripts_order_and_override() {
         lines(&log).contains(&"control/h".to_string())
     });
     assert!(pid_alive(pid as i32));
+}
+
+/// Upstream after 2.3.0 (PR #24): `control/<c>` gets the pid of the running `./run` as its
+/// first argument; with no `./run` running (`control/u` before a start) it gets none, so
+/// a `kill "$1"` fails instead of becoming `kill 0` (docs/runsv-sv.md). Also in
+/// `kill-mode group`, where runsv itself signals the group: the argument is the pid.
+#[test]
+fn control_scripts_get_the_service_pid() {
+    for mode in [None, Some("group")] {
+        let t = tmp();
+        let s = service(
+            t.path(),
+            "c",
+            "trap 'exit 0' TERM; trap ':' HUP; touch ../traps; while :; do sleep 0.02; done",
+        );
+        if let Some(m) = mode {
+            std::fs::write(s.join("kill-mode"), m).unwrap();
+        }
+        for c in ["u", "t", "d", "h"] {
+            script(
+                s.join(format!("control/{c}")),
+                &format!("echo \"{c} $# $*\" >> ../args; exit 1"),
+            );
+        }
+        let log = t.path().join("args");
+        let _p = start_runsv(&runsv(), &s);
+        let pid = wait_up(&s);
+        // (HUP must find ./run's trap in place)
+        must(5.0, "traps set", || t.path().join("traps").exists());
+        control(&s, "h");
+        must(5.0, "control/h ran", || lines(&log).len() == 2);
+        control(&s, "d");
+        wait_down(&s);
+        must(5.0, "control/d ran", || lines(&log).len() == 4);
+        assert_eq!(
+            lines(&log),
+            [
+                "u 0 ".to_string(),
+                format!("h 1 {pid}"),
+                format!("t 1 {pid}"),
+                format!("d 1 {pid}"),
+            ],
+            "kill-mode {mode:?}"
+        );
+    }
 }
 
 #[test]

@@ -913,16 +913,28 @@ fn mass_runsv_kill_recovers() {
 /// every service (finish runs, the logger sees EOF after the last line), then exits 0.
 #[test]
 fn pid1_term_stops_everything() {
-    pid1_term_stops_everything_with(&ref_dir());
+    pid1_stop_with(&ref_dir(), libc::SIGTERM);
 }
 
 /// As above, with runit-rs's own runsv.
 #[test]
 fn pid1_term_stops_everything_our_runsv() {
-    pid1_term_stops_everything_with(&our_runsv_dir());
+    pid1_stop_with(&our_runsv_dir(), libc::SIGTERM);
 }
 
-fn pid1_term_stops_everything_with(runsv_dir: &Path) {
+/// SIGINT (Ctrl-C, `docker stop` with `STOPSIGNAL SIGINT`) stops the tree as TERM does.
+#[test]
+fn pid1_int_stops_everything() {
+    pid1_stop_with(&our_runsv_dir(), libc::SIGINT);
+}
+
+/// SIGPWR (LXD/Incus's stop, a UPS daemon) stops the tree as TERM does.
+#[test]
+fn pid1_pwr_stops_everything() {
+    pid1_stop_with(&our_runsv_dir(), libc::SIGPWR);
+}
+
+fn pid1_stop_with(runsv_dir: &Path, sig: i32) {
     let t = tmp();
     let r = t.path();
     scan_dir(r);
@@ -979,11 +991,104 @@ fn pid1_term_stops_everything_with(runsv_dir: &Path) {
     let ns_has = |n: i32| descendants(init).into_iter().any(|p| ns_pid(p) == Some(n));
     must(3.0, "orphan reaped by PID 1", || !ns_has(orphan));
     svd.remember();
-    unsafe_kill(init, libc::SIGTERM);
+    unsafe_kill(init, sig);
     let st = svd.p.wait_exit(15.0).expect("namespace ends");
-    assert_eq!(st.code(), Some(0), "runsvdir as PID 1 exits 0 after TERM");
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "runsvdir as PID 1 exits 0 after signal {sig}"
+    );
+    assert!(!log_of(r).contains("stop-timeout"), "{}", log_of(r));
     assert_eq!(read(r.join("a.finish")), "finished\n");
     assert_eq!(read(r.join("a.log")), "hello-a\nEOF\n");
+}
+
+/// As PID 1, a service that ignores TERM (runsv waits for it for ever) cannot hold the
+/// container: when `$RUNIT_STOP_TIMEOUT` (here 1 s) runs out everything gets KILL, with a
+/// warning, and runsvdir exits 0 at once.
+#[test]
+fn pid1_stop_timeout_kills_what_ignores_term() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    let rd = r.display();
+    service(
+        r,
+        "a",
+        &format!("trap '' TERM\ntouch {rd}/up\nwhile :; do sleep 0.1; done"),
+    );
+    link(r, "a", "a");
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc"])
+        .arg(bin("runsvdir"))
+        .args(["-P", "service"]);
+    c.current_dir(r)
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", our_runsv_dir().display()),
+        )
+        .env("RUNIT_STOP_TIMEOUT", "1");
+    let mut svd = Svd {
+        p: spawn_logged(c, r, "runsvdir"),
+        extra: Vec::new(),
+    };
+    must(10.0, "a up", || r.join("up").exists());
+    let init = children(svd.pid())[0];
+    svd.remember();
+    let t0 = Instant::now();
+    unsafe_kill(init, libc::SIGTERM);
+    let st = svd.p.wait_exit(10.0).expect("namespace ends");
+    let took = t0.elapsed().as_secs_f64();
+    assert_eq!(st.code(), Some(0));
+    assert!((0.9..3.0).contains(&took), "took {took:.2} s");
+    assert_eq!(
+        log_of(r),
+        "runsvdir service: warning: stop-timeout reached, sending KILL signal to all \
+         processes...\n"
+    );
+}
+
+/// SIGALRM (Debian's "rescan now", forwarded by PID 1) does not kill runsvdir, and where
+/// runit's 5-second loop runs (no inotify) it makes the scan happen at once.
+#[test]
+fn sigalrm_rescans_at_once_and_does_not_kill() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    sleeper(r, "a");
+    sleeper(r, "b");
+    link(r, "a", "a");
+    let mut c = Command::new("unshare");
+    c.args(["--user", "--map-root-user", "sh", "-c"]);
+    c.arg(format!(
+        "echo 0 > /proc/sys/user/max_inotify_instances && exec {} service",
+        bin("runsvdir").display()
+    ));
+    c.current_dir(r)
+        .env("PATH", format!("{}:/usr/bin:/bin", standin(r).display()));
+    let mut svd = Svd {
+        p: spawn_logged(c, r, "runsvdir"),
+        extra: Vec::new(),
+    };
+    // the first scan (at start) started a; the next periodic stat is 5 s after it
+    must(5.0, "a started", || svd.runsvs(r).contains_key("a"));
+    let t0 = Instant::now();
+    link(r, "b", "b");
+    unsafe_kill(svd.pid(), libc::SIGALRM);
+    must(3.0, "b picked up after ALRM", || {
+        svd.runsvs(r).contains_key("b")
+    });
+    assert!(
+        t0.elapsed().as_secs_f64() < 2.0,
+        "not at once: {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(svd.p.alive(), "runsvdir died of ALRM");
+    assert!(
+        !r.join("service/.forced-rescan").exists(),
+        "no Debian stamp"
+    );
+    assert_eq!(log_of(r), "");
 }
 
 // ---------------------------------------------------------------- runsvchdir

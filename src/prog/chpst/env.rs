@@ -14,6 +14,7 @@
 
 use crate::msg;
 use crate::sys::{self, AsFd, Errno};
+use std::sync::OnceLock;
 
 /// Pending environment changes, in the order they were made.
 #[derive(Default, Debug)]
@@ -66,10 +67,33 @@ pub enum SubdirRule {
     Fatal,
 }
 
-/// Prints `chpst: fatal: <parts>[: <err>]` and exits 111.
+/// The copy of the original stderr that `-2` keeps (close-on-exec).
+static SAVED_STDERR: OnceLock<sys::OwnedFd> = OnceLock::new();
+
+/// `-2`, before fd 2 is dismissed: keeps a close-on-exec copy of it, so that a fatal error
+/// after that point (above all `unable to run`) is still seen (upstream after 2.3.0).
+pub fn save_stderr() {
+    match sys::dup_at_least(sys::stderr(), 3) {
+        Ok(fd) => {
+            let _ = SAVED_STDERR.set(fd);
+        }
+        Err(e) => fatal(&[b"unable to save stderr"], Some(e)),
+    }
+}
+
+/// Prints `chpst: fatal: <parts>[: <err>]` (on the original stderr if `-2` dismissed it)
+/// and exits 111.
 pub fn fatal(parts: &[&[u8]], errno: Option<Errno>) -> ! {
+    if let Some(saved) = SAVED_STDERR.get() {
+        let _ = sys::dup2(saved.as_fd(), 2);
+    }
     msg::say(msg::Kind::Fatal, parts, errno);
     sys::exit(super::EXIT_FATAL)
+}
+
+/// Prints `chpst: warning: <parts>[: <err>]`.
+pub fn warn(parts: &[&[u8]], errno: Option<Errno>) {
+    msg::say(msg::Kind::Warning, parts, errno);
 }
 
 /// Reads environment directory `dir` (spec §5) into `changes`.

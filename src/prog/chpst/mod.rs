@@ -3,7 +3,9 @@
 //! tools the way runit does (spec chpst.md, formats.md §2 and §8).
 //!
 //! `main` parses the command line into a [`Plan`], then [`Plan::run`] applies it in runit's
-//! order (spec §3) and execs prog; chpst never forks, so prog's exit status is chpst's.
+//! order (spec §3) and execs prog; chpst never forks, so prog's exit status is chpst's —
+//! except with `-I`/`-F` (upstream after 2.3.0, docs/chpst.md), where it forks into a new
+//! PID namespace and passes the exit code on ([`pid1`]).
 //! Security-relevant order: supplementary groups, then the gid, then the uid, all after every
 //! lookup has succeeded; nothing runs when a user or group cannot be resolved.
 
@@ -11,6 +13,7 @@
 pub(crate) mod env;
 pub(crate) mod ids;
 pub mod nss;
+mod pid1;
 
 use crate::getopt::{Getopt, Opt};
 use crate::{basename, msg, sys};
@@ -21,11 +24,12 @@ pub const EXIT_USAGE: i32 = 100;
 /// Any failure while changing the process state or executing prog.
 pub const EXIT_FATAL: i32 = 111;
 
-const OPTS_CHPST: &str = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V";
+const OPTS_CHPST: &str = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vPFIN012V";
 const OPTS_SOFTLIMIT: &str = "a:c:d:f:l:m:o:p:r:s:t:";
 const OPTS_SETLOCK: &str = "nNxX";
 
-const USAGE_CHPST: &[u8] = b" [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] \
+const USAGE_CHPST: &[u8] =
+    b" [-vVPFIN012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] \
 [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog";
 const USAGE_ACCOUNT: &[u8] = b" account child";
 const USAGE_ENVDIR: &[u8] = b" dir child";
@@ -127,6 +131,11 @@ struct Plan {
     /// setlock `-x`: failures to lock or to exec end quietly with 0.
     lock_quiet: bool,
     close: [bool; 3],
+    /// `-N`: `-0`/`-1`/`-2` put `/dev/null` there instead of closing.
+    devnull: bool,
+    /// `-I`/`-F`: a new PID namespace.
+    newpid: Option<pid1::Mode>,
+    verbose: bool,
     limits: [Option<u64>; 10],
     argv0: Option<Vec<u8>>,
     /// prog and its arguments.
@@ -165,6 +174,14 @@ fn chpst(args: &[Vec<u8>], names: &Names) -> Result<Plan, i32> {
             }
             b'v' => verbose = true,
             b'P' => plan.setsid = true,
+            // -F wins over -I, whatever their order
+            b'F' => plan.newpid = Some(pid1::Mode::Fork),
+            b'I' => {
+                if plan.newpid.is_none() {
+                    plan.newpid = Some(pid1::Mode::Init);
+                }
+            }
+            b'N' => plan.devnull = true,
             b'0' => plan.close[0] = true,
             b'1' => plan.close[1] = true,
             b'2' => plan.close[2] = true,
@@ -194,6 +211,7 @@ fn chpst(args: &[Vec<u8>], names: &Names) -> Result<Plan, i32> {
         }
     }
     plan.envdir = envdir.map(|d| (d, SubdirRule::Skip { verbose }));
+    plan.verbose = verbose;
     plan.prog = g.rest().to_vec();
     if plan.prog.is_empty() {
         return Err(names.usage(USAGE_CHPST));
@@ -352,6 +370,10 @@ impl Plan {
                 fatal(&[b"unable to set nice level"], Some(e));
             }
         }
+        if let Some(mode) = self.newpid {
+            // returns in the process that becomes prog
+            pid1::enter(mode, self.verbose, self.root.is_some());
+        }
         if let Some((spec, voice)) = &self.env_ids {
             let (uid, gids) = resolve(spec, *voice);
             let mut buf = [0u8; 20];
@@ -374,9 +396,13 @@ impl Plan {
         if let Some((file, wait)) = &self.lock {
             self.take_lock(file, *wait);
         }
-        for (fd, name) in [(0, &b"stdin"[..]), (1, b"stdout"), (2, b"stderr")] {
+        // 2 first, saved beforehand, so that its copy cannot land on 0 or 1
+        for (fd, name) in [(2, &b"stderr"[..]), (1, b"stdout"), (0, b"stdin")] {
             if self.close[fd as usize] {
-                if let Err(e) = sys::close_raw(fd) {
+                if fd == 2 {
+                    env::save_stderr();
+                }
+                if let Err(e) = dismiss(fd, self.devnull) {
                     fatal(&[b"unable to close ", name], Some(e));
                 }
             }
@@ -432,6 +458,20 @@ impl Plan {
         }
         fatal(&[b"unable to run: ", &argv[0]], Some(e))
     }
+}
+
+/// `-0`/`-1`/`-2`: closes `fd`, or with `-N` puts `/dev/null` (read-write) there.
+fn dismiss(fd: i32, devnull: bool) -> Result<(), sys::Errno> {
+    if !devnull {
+        return sys::close_raw(fd);
+    }
+    let null = sys::open_inherit(c"/dev/null", libc::O_RDWR, 0)?;
+    if std::os::fd::AsRawFd::as_raw_fd(&null) == fd {
+        // fd was closed and /dev/null took its number: keep it
+        let _ = std::os::fd::IntoRawFd::into_raw_fd(null);
+        return Ok(());
+    }
+    sys::dup2(sys::AsFd::as_fd(&null), fd)
 }
 
 /// chdir for `-/` and `-C`.

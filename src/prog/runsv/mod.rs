@@ -588,7 +588,11 @@ impl Runsv {
         }
     }
 
-    /// Runs `control/<c>` if it exists with the owner-execute bit (§9.2).
+    /// Runs `control/<c>` if it exists with the owner-execute bit (§9.2), with the pid of
+    /// the running `./run` as its only argument, as upstream runsv does since PR #24
+    /// (after 2.3.0). With no `./run` running (`control/u` before a start, a script while
+    /// `./finish` runs) there is no argument: a `kill "$1"` then fails instead of
+    /// signalling the script's own process group, which `kill 0` would.
     #[inline(never)]
     fn control_script(&mut self, c: u8) -> Event {
         let path = svdir::control_script(c);
@@ -604,6 +608,14 @@ impl Runsv {
                 return Event::ScriptNotRun;
             }
         }
+        let main = self.core.svc(Which::Main);
+        let pid = (main.state == State::Run && main.pid > 0).then_some(main.pid);
+        let mut pid_buf = [0u8; 24];
+        let mut t = [0u8; 20];
+        if let Some(p) = pid {
+            put_cstr(&mut pid_buf, crate::fmt_u64(p as u64, &mut t));
+        }
+        let pid_arg = CStr::from_bytes_until_nul(&pid_buf).unwrap_or_default();
         let logw = self.logpipe.as_ref().map(|(_, w)| w.as_fd());
         let spawned = spawn(
             || {
@@ -616,7 +628,10 @@ impl Runsv {
                     );
                 }
             },
-            || sys::execv_cstrs(cpath, &[cpath]),
+            || match pid {
+                Some(_) => sys::execv_cstrs(cpath, &[cpath, pid_arg]),
+                None => sys::execv_cstrs(cpath, &[cpath]),
+            },
             OnFail {
                 kind: msg::Kind::Fatal,
                 code: exit::FATAL,
