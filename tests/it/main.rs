@@ -4,6 +4,7 @@
 mod common;
 
 mod chpst;
+mod daemons;
 mod demo;
 mod getopt;
 mod readiness;
