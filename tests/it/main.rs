@@ -7,6 +7,7 @@ mod chpst;
 mod daemons;
 mod demo;
 mod getopt;
+mod parsers;
 mod readiness;
 mod runit;
 mod runsv;
