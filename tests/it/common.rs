@@ -342,3 +342,12 @@ pub fn control(svc: &Path, bytes: &str) {
 pub fn lines(p: impl AsRef<Path>) -> Vec<String> {
     read(p).lines().map(|s| s.to_string()).collect()
 }
+
+/// Says that a test skips, on the real stderr: libtest captures `eprintln!` of a passing
+/// test, but not a write to `std::io::stderr()`, so the line shows in `cargo test`'s output
+/// (and so in CI's log) without `--nocapture`.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    // One write, so the line does not interleave with libtest's own.
+    let _ = std::io::stderr().write_all(format!("SKIP: {test}: {why}\n").as_bytes());
+}

@@ -17,8 +17,11 @@ fn daemon(name: &str, test: &str) -> Option<PathBuf> {
     if repo().join("ref/daemons/.complete").exists() && p.exists() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIP: {test}: {name} not fetched (scripts/fetch-daemons could not reach Debian's packages)"
+        skip(
+            test,
+            &format!(
+                "{name} not fetched (scripts/fetch-daemons could not reach Debian's packages)"
+            ),
         );
         None
     }

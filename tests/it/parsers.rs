@@ -15,15 +15,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// ref/parsers/`what` when scripts/fetch-daemons installed the parsers, else `None` after a
-/// SKIP line.
-fn parsers(what: &str, test: &str) -> Option<PathBuf> {
-    let p = repo().join("ref/parsers").join(what);
-    if repo().join("ref/parsers/.complete").exists() && p.exists() {
+/// ref/parsers when scripts/fetch-daemons installed the parsers, else `None` after a SKIP
+/// line.
+fn parsers(test: &str) -> Option<PathBuf> {
+    let p = repo().join("ref/parsers");
+    if p.join(".complete").exists() {
         Some(p)
     } else {
-        eprintln!(
-            "SKIP: {test}: {what} not installed (scripts/fetch-daemons could not reach PyPI)"
+        skip(
+            test,
+            "Ansible and Salt not installed (scripts/fetch-daemons could not reach PyPI)",
         );
         None
     }
@@ -127,9 +128,10 @@ fn ansible_results(python: &Path, out: &str) -> HashMap<String, String> {
 #[test]
 fn ansible_runit_module_reads_our_lines() {
     let test = "ansible_runit_module_reads_our_lines";
-    let (Some(venv), Some(colls)) = (parsers("ansible", test), parsers("collections", test)) else {
+    let Some(parsers) = parsers(test) else {
         return;
     };
+    let (venv, colls) = (parsers.join("ansible"), parsers.join("collections"));
     let t = tmp();
     let root = t.path().join("service");
     let procs = tree(&root);
@@ -214,9 +216,10 @@ fn ansible_runit_module_reads_our_lines() {
 #[test]
 fn salt_runit_module_reads_our_lines() {
     let test = "salt_runit_module_reads_our_lines";
-    let Some(venv) = parsers("salt", test) else {
+    let Some(parsers) = parsers(test) else {
         return;
     };
+    let venv = parsers.join("salt");
     let t = tmp();
     let root = t.path().join("service");
     let procs = tree(&root);
