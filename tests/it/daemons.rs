@@ -236,3 +236,48 @@ fn tor_libsystemd_is_ready_when_it_answers() {
     must(5.0, "tor gone", || !pid_alive(pid as i32));
     drop(sup);
 }
+
+/// redis as its own user, the way a run script starts it (`chpst -u USER redis-server`):
+/// it notifies after dropping privileges, and is heard all the same.
+#[test]
+fn redis_as_another_user_is_heard() {
+    let Some(redis) = daemon("redis-server", "redis_as_another_user_is_heard") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let t = tmp();
+    // The temporary directory is 0700: the user must reach the service and its data.
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let port = free_port();
+    let data = t.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(65534), Some(65534)).unwrap();
+    let cmd = format!(
+        "{} -u nobody {} --supervised systemd --daemonize no --bind 127.0.0.1 --port {port} \
+         --save '' --appendonly no --dir {}",
+        bin("chpst").display(),
+        redis.display(),
+        data.display()
+    );
+    let (st, pid, sup) = start_ready(
+        t.path(),
+        "redis-server",
+        &cmd,
+        || ask(port, b"PING\r\n", "\r\n"),
+        "+PONG",
+    );
+    assert!(
+        st.split("; ")
+            .next()
+            .unwrap()
+            .ends_with("s, status: Ready to accept connections"),
+        "{st}"
+    );
+    let uid = read(format!("/proc/{pid}/status"))
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string());
+    assert_eq!(uid.as_deref(), Some("65534"), "redis runs as nobody");
+    drop(sup);
+    must(5.0, "redis gone", || !pid_alive(pid as i32));
+}

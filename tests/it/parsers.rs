@@ -47,9 +47,14 @@ fn tree(root: &Path) -> Vec<Proc> {
     let ready = service(
         root,
         "ready",
-        "sleep 0.5; python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX,\
-         socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"]); \
-         s.send(b\"STATUS=serving\\nREADY=1\\n\")'; exec sleep 1000",
+        // ./run itself sends (it execs Python, which execs sleep), so the sender is
+        // never gone before runsv reads the datagram.
+        &format!(
+            "sleep 0.5; exec {} -c 'import os,socket; s=socket.socket(socket.AF_UNIX,\
+             socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"]); \
+             s.send(b\"STATUS=serving\\nREADY=1\\n\"); os.execvp(\"sleep\", [\"sleep\", \"1000\"])'",
+            python3()
+        ),
     );
     std::fs::write(ready.join("notify-socket"), "").unwrap();
     script(ready.join("log/run"), "exec cat > /dev/null");
