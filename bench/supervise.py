@@ -2,6 +2,7 @@
 """runsv/sv benchmark (issue 2): ours against Debian's runit 2.1.2 in one run, as ratios.
 
 Usage: bench/supervise.py [--services N] [--status-services N] [--tries N]
+                          [--readiness-tries N] [--readiness-only] [--fifo]
 Needs: scripts/build-dist and scripts/fetch-ref. Run as root.
 
 Measures
@@ -11,8 +12,24 @@ Measures
   3. `sv -w 7 down` and `sv -w 7 up` on a service that obeys at once: wall time, median.
   4. `sv status` over 1000 services in one call: CPU time (user+sys of the sv process).
   5. stripped binary sizes.
+  6. readiness (docs/readiness.md, issue 10):
+     a. the service says it is ready (READY=1 on $NOTIFY_SOCKET, or the newline on its
+        notification-fd; it takes a CLOCK_MONOTONIC stamp just before) -> `sv -w 7 start`
+        returns (the stamp taken right after sv's exit is reaped): median and max over N
+        tries. For comparison the same service with a `./check` script that passes once
+        the service has made its `ready` file: runit's sv polls every 420 ms, ours re-runs
+        a failing check at 10 ms doubling to 420 ms. The moment the service becomes ready
+        is drawn at random within 420 ms of its start (seeded), so a poll's phase does not
+        bias the median.
+     b. runsv USS per service with readiness configured and used (the service ready
+        through notify-socket or notification-fd) against without, same N services.
+
+The latency rows are scheduling-bound on a busy machine (the development machine is shared
+by parallel builds): --fifo runs the bench and everything it starts, runit's programs and
+ours alike, under SCHED_FIFO so other load does not delay their wake-ups. The load average
+is printed with the rows.
 """
-import argparse, os, resource, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, os, random, resource, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, "target", "dist", "bin")
@@ -176,12 +193,165 @@ def stripped_size(path):
         return os.path.getsize(t.name)
 
 
+# ---------------------------------------------------------------- 6. readiness
+
+# The service of 6a, exec'd by ./run in its directory: says it has started, waits for the
+# bench's `trigger`, takes the stamp, becomes ready by MODE, then writes the stamp.
+READY_SVC = r"""
+import os, socket, sys, time
+mode = sys.argv[1]
+open("started", "w").close()
+while not os.path.exists("trigger"):
+    time.sleep(0.0002)
+t = time.monotonic_ns()
+if mode == "notify-socket":
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(os.environ["NOTIFY_SOCKET"])
+    s.send(b"READY=1")
+elif mode == "notification-fd":
+    os.write(3, b"\n")
+else:
+    open("ready", "w").close()
+with open("t_ready.new", "w") as f:
+    f.write(str(t))
+os.rename("t_ready.new", "t_ready")
+os.execvp("sleep", ["sleep", "100000"])
+"""
+
+
+def ready_service(root, name, mode, body):
+    """A service directory configured for readiness MODE ("notify-socket",
+    "notification-fd", "check" or "none") with the given ./run body."""
+    d = make_service(root, name, body)
+    if mode == "notify-socket":
+        open(os.path.join(d, "notify-socket"), "w").close()
+    elif mode == "notification-fd":
+        with open(os.path.join(d, "notification-fd"), "w") as f:
+            f.write("3\n")
+    elif mode == "check":
+        with open(os.path.join(d, "check"), "w") as f:
+            f.write("#!/bin/sh\nexec test -e ready\n")
+        os.chmod(os.path.join(d, "check"), 0o755)
+    return d
+
+
+def ready_latency(runsv, sv, mode, tries, seed=10):
+    rnd = random.Random(seed)
+    with tempfile.TemporaryDirectory() as root:
+        prog = os.path.join(root, "svc.py")
+        with open(prog, "w") as f:
+            f.write(READY_SVC)
+        s = ready_service(root, "s", mode, "exec %s %s %s" % (sys.executable, prog, mode))
+        open(os.path.join(s, "down"), "w").close()
+        p = subprocess.Popen([runsv, s], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        out = []
+        try:
+            wait(lambda: alive(s))
+            for _ in range(tries):
+                for f in ("trigger", "started", "ready", "t_ready"):
+                    try:
+                        os.unlink(os.path.join(s, f))
+                    except FileNotFoundError:
+                        pass
+                svp = subprocess.Popen([sv, "-w", "7", "start", s], stdout=subprocess.PIPE)
+                wait(lambda: os.path.exists(os.path.join(s, "started")))
+                time.sleep(rnd.uniform(0, 0.42))
+                open(os.path.join(s, "trigger"), "w").close()
+                out_sv = svp.stdout.read()  # up to sv's exit: EOF comes with it
+                rc = svp.wait()
+                t_end = time.monotonic_ns()
+                if rc != 0:
+                    raise SystemExit("benchmark: sv -w 7 start failed (%s, %s): %s"
+                                     % (mode, runsv, out_sv.decode(errors="replace")))
+                wait(lambda: os.path.exists(os.path.join(s, "t_ready")))
+                with open(os.path.join(s, "t_ready")) as f:
+                    out.append((t_end - int(f.read())) / 1e6)
+                subprocess.run([sv, "-w", "7", "down", s], stdout=subprocess.DEVNULL, check=True)
+            return statistics.median(out), max(out)
+        finally:
+            stop_tree([p])
+
+
+def ready_memory(runsv, n, mode):
+    """runsv USS/RSS per service, N services, each ready by MODE (or plain for "none")."""
+    send = ("import os, socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+            "s.connect(os.environ['NOTIFY_SOCKET']); s.send(b'READY=1'); "
+            "os.execvp('sleep', ['sleep', '100000'])")
+    body = {"none": "exec sleep 100000",
+            "notification-fd": "echo >&3; exec sleep 100000",
+            "notify-socket": "exec %s -c \"%s\"" % (sys.executable, send)}[mode]
+    with tempfile.TemporaryDirectory() as root:
+        procs, svcs = [], []
+        try:
+            for i in range(n):
+                s = ready_service(root, "s%04d" % i, mode, body)
+                svcs.append(s)
+                procs.append(subprocess.Popen([runsv, s], stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL,
+                                              start_new_session=True))
+            for s in svcs:
+                if mode == "none":
+                    wait(lambda: alive(s) and pid_of(s) != 0, 60)
+                else:
+                    wait(lambda: "readiness=ready" in read_info(s), 60)
+            u = r = 0
+            for p in procs:
+                a, b = smaps(p.pid)
+                u += a
+                r += b
+            return u / n, r / n
+        finally:
+            stop_tree(procs)
+
+
+def read_info(svc):
+    try:
+        with open(os.path.join(svc, "supervise/info")) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def readiness(ours, ref, a):
+    print()
+    print("readiness (issue 10): ready -> `sv -w 7 start` returns, %d tries (load average %.1f%s)"
+          % (a.readiness_tries, os.getloadavg()[0], ", SCHED_FIFO" if a.fifo else ""))
+    print("%-44s %10s %10s" % ("", "median", "max"))
+    rows = [("runit, ./check (sv's 420 ms poll)", ref, "check"),
+            ("runit-rs, notify-socket (READY=1)", ours, "notify-socket"),
+            ("runit-rs, notification-fd (newline)", ours, "notification-fd"),
+            ("runit-rs, ./check", ours, "check")]
+    res = {}
+    for name, progs, mode in rows:
+        med, mx = ready_latency(progs["runsv"], progs["sv"], mode, a.readiness_tries)
+        res[(progs is ours, mode)] = med
+        print("%-44s %10.2f %10.2f ms" % (name, med, mx))
+    base = res[(False, "check")]
+    for mode in ("notify-socket", "notification-fd"):
+        print("%-44s %10.4f   (runit-rs %s / runit ./check)" % ("  ratio", res[(True, mode)] / base, mode))
+    print()
+    print("runsv memory per service, readiness configured and used (%d services)" % a.services)
+    print("%-44s %10s %10s %s" % ("", "USS KiB", "RSS KiB", "USS / without"))
+    u0, r0 = ready_memory(ours["runsv"], a.services, "none")
+    print("%-44s %10.2f %10.2f" % ("runit-rs, without readiness", u0, r0))
+    for mode in ("notify-socket", "notification-fd"):
+        u, r = ready_memory(ours["runsv"], a.services, mode)
+        print("%-44s %10.2f %10.2f %10.3f" % ("runit-rs, " + mode, u, r, u / u0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--services", type=int, default=200)
     ap.add_argument("--status-services", type=int, default=1000)
     ap.add_argument("--tries", type=int, default=20)
+    ap.add_argument("--readiness-tries", type=int, default=30)
+    ap.add_argument("--readiness-only", action="store_true")
+    ap.add_argument("--fifo", action="store_true")
     a = ap.parse_args()
+    if a.fifo:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
     ours = {p: os.path.join(OURS, p) for p in PROGS}
     ref = {p: ref_path(p) for p in PROGS}
     for p in ("runsv", "sv"):
@@ -194,6 +364,9 @@ def main():
         ratio = o / r if r else float("nan")
         print("%-44s %10.2f %10.2f %s   ours/runit = %.2f" % (name, r, o, unit, ratio))
 
+    if a.readiness_only:
+        readiness(ours, ref, a)
+        return
     print("%-44s %10s %10s" % ("", "runit", "runit-rs"))
     ru, rr = memory(ref["runsv"], a.services)
     ou, orr = memory(ours["runsv"], a.services)
@@ -221,6 +394,7 @@ def main():
     multi = os.path.join(OURS, "runit-rs")  # dynamic (chpst inside)
     if os.path.exists(multi):
         print("%-44s %10s %10.2f KiB (one multicall binary for all nine)" % ("stripped size, runit-rs multicall", "", stripped_size(multi) / 1024))
+    readiness(ours, ref, a)
 
 
 if __name__ == "__main__":

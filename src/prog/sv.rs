@@ -829,12 +829,31 @@ fn run_info(st: &Status) -> Option<Info> {
 
 /// Whether the run the record shows is ready: always, unless it has a readiness protocol
 /// and has not said so yet (docs/readiness.md). A service runit's runsv supervises has no
-/// `info`: ready when started, as with runit.
+/// `info` (or a leftover one): ready when started, as with runit.
 fn is_ready(st: &Status) -> bool {
     match run_info(st).map(|i| i.readiness) {
-        None | Some(Readiness::Off) | Some(Readiness::Ready) => true,
+        None => !info_ahead_of(st),
+        Some(Readiness::Off) | Some(Readiness::Ready) => true,
         Some(Readiness::Waiting) | Some(Readiness::Reloading) | Some(Readiness::Stopping) => false,
     }
+}
+
+/// Whether an `info` that does not name the record's pid is newer than the record `st`
+/// (read before it), rather than a leftover. runsv writes `info` before `status`, so
+/// between sv's two reads a run can end (a run that dies at once, over and over) and sv
+/// finds the record of the dead run with the `info` of what came after: that record is
+/// stale, not a run without readiness, and the next poll reads a matching pair. Newer
+/// means: the record changed since it was read, or `info` is no older than `status`. A
+/// leftover (the directory is supervised by runit's runsv now, or runsv could not write
+/// `info`) is older than the record, and runit's rule applies.
+fn info_ahead_of(st: &Status) -> bool {
+    let Ok(info) = sys::stat(MAIN.info) else {
+        return false;
+    };
+    if !crate::status::read(MAIN.status).is_ok_and(|now| now == *st) {
+        return true;
+    }
+    sys::stat(MAIN.status).is_ok_and(|s| (info.mtime, info.mtime_nsec) >= (s.mtime, s.mtime_nsec))
 }
 
 /// Forks `./check` with stdout closed and waits for it (sv.md §8).

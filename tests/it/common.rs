@@ -558,3 +558,32 @@ pub fn fifo_unread(path: &Path) -> usize {
 pub fn lines(p: impl AsRef<Path>) -> Vec<String> {
     read(p).lines().map(|s| s.to_string()).collect()
 }
+
+/// Says that a test skips, on the real stderr: libtest captures `eprintln!` of a passing
+/// test, but not a write to `std::io::stderr()`, so the line shows in `cargo test`'s output
+/// (and so in CI's log) without `--nocapture`.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    // One write, so the line does not interleave with libtest's own.
+    let _ = std::io::stderr().write_all(format!("SKIP: {test}: {why}\n").as_bytes());
+}
+
+/// The Python interpreter itself, for service scripts that send notifications: `python3`
+/// on PATH may be a version manager's shim (pyenv's is a bash script that forks several
+/// more), which costs close to a second per start on a loaded machine; the interpreter it
+/// runs starts in tens of milliseconds. Resolved once; `python3` if that fails.
+pub fn python3() -> String {
+    static P: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "python3".to_string())
+    })
+    .clone()
+}

@@ -4,12 +4,14 @@
 mod common;
 
 mod chpst;
+mod daemons;
 mod debian;
 mod demo;
 mod exporter;
 mod fuzz_corpus;
 mod getopt;
 mod install;
+mod parsers;
 mod readiness;
 mod runit;
 mod runsv;

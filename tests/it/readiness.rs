@@ -21,12 +21,20 @@ fn info_has(svc: &Path, line: &str) -> bool {
     info(svc).lines().any(|l| l == line)
 }
 
-/// A Python program that sends `msg` to `$NOTIFY_SOCKET` the way libsystemd's sd_notify
-/// does (one datagram on a fresh socket).
+/// A Python program that sends `msg` to `$NOTIFY_SOCKET` the way `systemd-notify` does:
+/// one datagram on a fresh socket, with its parent's pid as the credentials (root may name
+/// another live pid). A sender that exits at once may be reaped by its parent before runsv
+/// reads the datagram, and a pid that is gone cannot be traced to the service
+/// (docs/readiness.md §2): systemd-notify names its parent for that reason, and so does
+/// this helper, so no test depends on winning that race. Not root: its own pid.
 fn notify_send(msg: &str) -> String {
     format!(
-        "python3 -c 'import os,socket; s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); \
-         s.connect(os.environ[\"NOTIFY_SOCKET\"]); s.send(b\"{msg}\")'"
+        "{} -c 'import os,socket,struct\n\
+         s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"])\n\
+         c=struct.pack(\"iII\",os.getppid(),os.getuid(),os.getgid())\n\
+         try: s.sendmsg([b\"{msg}\"],[(socket.SOL_SOCKET,socket.SCM_CREDENTIALS,c)])\n\
+         except PermissionError: s.send(b\"{msg}\")'",
+        python3()
     )
 }
 
@@ -59,7 +67,11 @@ fn notification_fd_newline_means_ready() {
     // Readiness is lost at a restart and waited for again.
     let (out, code) = sv(&["-w", "5", "restart", "./s"], t.path());
     assert_eq!(code, Some(0), "{out}");
-    assert!(info_has(&svc, "readiness=ready") && info_has(&svc, "starts=2"));
+    assert!(
+        info_has(&svc, "readiness=ready") && info_has(&svc, "starts=2"),
+        "{out}{}",
+        info(&svc)
+    );
 }
 
 /// A service that never becomes ready: `sv -w 2 start` times out with runit's timeout
@@ -128,7 +140,7 @@ fn notify_socket_ready_status_and_mainpid() {
     std::fs::write(svc.join("down"), "").unwrap();
     let _p = start_runsv(&bin("runsv"), &svc);
     let (out, code) = sv(&["-w", "5", "start", "./s"], t.path());
-    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(code, Some(0), "{out}{}", runsv_stderr(&svc));
     let abs = std::fs::canonicalize(&svc)
         .unwrap()
         .join("supervise/notify");
@@ -239,8 +251,11 @@ fn garbage_datagrams_leave_runsv_unmoved() {
     let svc = service(
         t.path(),
         "s",
-        "echo \"$NOTIFY_SOCKET\" > ../sock; while [ ! -e ../go ]; do sleep 0.01; done; \
-         python3 ../flood.py; touch ../flooded; exec sleep 1000",
+        &format!(
+            "echo \"$NOTIFY_SOCKET\" > ../sock; while [ ! -e ../go ]; do sleep 0.01; done; \
+             {} ../flood.py; touch ../flooded; exec sleep 1000",
+            python3()
+        ),
     );
     std::fs::write(svc.join("notify-socket"), "").unwrap();
     std::fs::write(
@@ -350,4 +365,109 @@ fn no_allocation_per_readiness_event() {
         read(t.path().join("err")),
         format!("runsv {}: alloc-audit: 0\n", s.display())
     );
+}
+
+/// A service that drops privileges before it notifies (`chpst -u nobody`, the way run
+/// scripts start redis or tor as their own user) still reaches `supervise/notify`:
+/// `supervise/` is searchable and the socket writable by all, as systemd's
+/// /run/systemd/notify is (who is heard is still the sender check's decision); without
+/// that its connect fails with EACCES and the run never becomes ready.
+#[test]
+fn a_service_that_dropped_privileges_is_heard() {
+    use std::os::unix::fs::PermissionsExt;
+    // An interpreter that nobody may run (a version manager's lives in root's home).
+    let py = "/usr/bin/python3";
+    if !Path::new(py).exists() {
+        skip(
+            "a_service_that_dropped_privileges_is_heard",
+            "no /usr/bin/python3",
+        );
+        return;
+    }
+    let t = tmp();
+    // The temporary directory is 0700: nobody must be able to reach the service in it.
+    std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let svc = service(
+        t.path(),
+        "s",
+        &format!(
+            "exec {} -u nobody {} -c 'import os,socket\n\
+             s=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM); s.connect(os.environ[\"NOTIFY_SOCKET\"])\n\
+             s.send(b\"STATUS=as nobody\\nREADY=1\")\n\
+             os.execvp(\"sleep\", [\"sleep\", \"1000\"])'",
+            bin("chpst").display(),
+            py
+        ),
+    );
+    std::fs::write(svc.join("notify-socket"), "").unwrap();
+    std::fs::write(svc.join("down"), "").unwrap();
+    let _p = start_runsv(&bin("runsv"), &svc);
+    let (out, code) = sv(&["-w", "5", "start", "./s"], t.path());
+    assert_eq!(code, Some(0), "{out}{}", runsv_stderr(&svc));
+    assert!(
+        out.contains(", ready ") && out.contains("status: as nobody"),
+        "{out}"
+    );
+    let uid = read(format!("/proc/{}/status", status(&svc).unwrap().0))
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string());
+    assert_eq!(uid.as_deref(), Some("65534"), "the run dropped to nobody");
+}
+
+/// A run with a readiness protocol that dies at once, again and again, never becomes
+/// ready: `sv -w 3 start` ends with runit's timeout line and exit code, never `ok:`.
+/// runsv writes `info` before `status`, so sv can read the record of a run that has just
+/// died (its pid) and then the `info` of what followed (pid 0); that info is newer than
+/// the record, not a leftover, and must not make sv take runit's rule (started is ready).
+#[test]
+fn a_crash_looping_run_is_never_ready() {
+    for proto in ["notify-socket", "notification-fd"] {
+        let t = tmp();
+        let svc = service(t.path(), "s", "exit 111");
+        std::fs::write(
+            svc.join(proto),
+            if proto == "notification-fd" { "3" } else { "" },
+        )
+        .unwrap();
+        std::fs::write(svc.join("down"), "").unwrap();
+        let _p = start_runsv(&bin("runsv"), &svc);
+        let (out, code) = sv(&["-w", "3", "start", "./s"], t.path());
+        assert_eq!(code, Some(1), "{proto}: {out}");
+        assert!(out.starts_with("timeout: "), "{proto}: {out}");
+        must(5.0, "it was restarted", || {
+            info(&svc).lines().any(|l| l == "starts=3")
+        });
+    }
+}
+
+/// The other side of the rule above: an `info` left by our runsv (killed while its run
+/// was not ready) in a directory that runit's runsv supervises now is older than runit's
+/// record, so sv acts as runit's would: the started service is up, `sv -w 3 start` says
+/// `ok:`.
+#[test]
+fn a_leftover_info_means_runits_rules() {
+    let t = tmp();
+    let svc = service(t.path(), "s", "exec sleep 1000");
+    std::fs::write(svc.join("notification-fd"), "3").unwrap();
+    let ours_runsv = start_runsv(&bin("runsv"), &svc);
+    // info is written before status: wait for the record, then for its info.
+    let pid = wait_up(&svc) as i32;
+    must(5.0, "waiting", || {
+        info_has(&svc, "readiness=waiting") && info_has(&svc, &format!("pid={pid}"))
+    });
+    // SIGKILL to runsv and its run (one process group): nothing is cleaned up.
+    drop(ours_runsv);
+    must(5.0, "the run gone", || !pid_alive(pid));
+    assert!(
+        info_has(&svc, "readiness=waiting") && info_has(&svc, &format!("pid={pid}")),
+        "the leftover: {}",
+        info(&svc)
+    );
+    std::fs::write(svc.join("down"), "").unwrap();
+    let _p = start_runsv(&ref_bin("runsv"), &svc);
+    let (out, code) = sv(&["-w", "3", "start", "./s"], t.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("ok: run: ./s: (pid "), "{out}");
+    assert!(!out.contains("ready"), "{out}");
 }

@@ -693,6 +693,7 @@ impl Runsv {
                 ),
                 Some(p) => match sys::notify::notify_socket(p) {
                     Ok(sock) => {
+                        open_to_all_senders(p);
                         self.ready.socket = Some(sock);
                         if !self.ready.subreaper {
                             // Daemonized descendants stay ours, so their messages can be
@@ -986,4 +987,26 @@ fn replace(pfx: &[u8], name: &[u8], new: &CStr, path: &CStr, data: &[u8]) -> Res
 enum Failed {
     Open,
     Rename,
+}
+
+/// Lets every process reach the notify socket at `path` (`supervise/notify`), as systemd's
+/// `/run/systemd/notify` (0777) is: a service that dropped privileges before it notifies
+/// (`chpst -u redis redis-server`, tor's `User`) must be able to connect, and runit's
+/// `supervise/` is 0700. So the socket gets 0777 and `supervise/` search permission for
+/// group and others (not read: its names stay unlisted; not write). Who is heard stays
+/// the sender check's decision (`notify::sender_is_service`), which connecting cannot pass.
+/// A failure is a warning; root-run services notify regardless.
+fn open_to_all_senders(path: &CStr) {
+    if let Err(e) = sys::chmod(path, 0o777) {
+        warn(&[b"unable to change mode of supervise/notify"], Some(e));
+    }
+    match sys::stat(MAIN.dir) {
+        Ok(st) if st.mode & 0o011 == 0o011 => {}
+        Ok(st) => {
+            if let Err(e) = sys::chmod(MAIN.dir, (st.mode & 0o7777) | 0o011) {
+                warn(&[b"unable to change mode of supervise"], Some(e));
+            }
+        }
+        Err(e) => warn(&[b"unable to stat supervise"], Some(e)),
+    }
 }
