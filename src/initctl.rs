@@ -91,14 +91,7 @@ pub const STOP_TIMEOUT_MAX_MS: i64 = 86_400_000;
 /// (`7`, `2.5`, `0.250`), blanks around the first line ignored. `Ok(None)` for 0: no
 /// deadline. `Err(why)` for anything else.
 pub fn parse_stop_timeout(raw: &[u8]) -> Result<Option<i64>, &'static [u8]> {
-    let line = raw.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let blank = |b: &u8| *b == b' ' || *b == b'\t' || *b == b'\r';
-    let start = line.iter().position(|b| !blank(b)).unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |i| i + 1);
-    let v = line.get(start..end).unwrap_or(&[]);
+    let v = crate::first_line(raw);
     let (int, frac) = match v.iter().position(|&b| b == b'.') {
         Some(i) => (v.get(..i).unwrap_or(&[]), v.get(i + 1..)),
         None => (v, None),

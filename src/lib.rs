@@ -77,6 +77,19 @@ pub fn scan_ulong(s: &[u8]) -> (u64, usize) {
     (n, i)
 }
 
+/// The first line of a setting file's content, without the blanks (space, tab, CR) around
+/// it: how every one-value file of ours is read (runsv's stop settings, `stop-timeout`).
+pub fn first_line(content: &[u8]) -> &[u8] {
+    let line = content.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let blank = |c: &u8| *c == b' ' || *c == b'\t' || *c == b'\r';
+    let start = line.iter().position(|c| !blank(c)).unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|c| !blank(c))
+        .map_or(start, |i| i + 1);
+    line.get(start..end).unwrap_or(&[])
+}
+
 /// Decimal formatting into a stack buffer, no allocation (used on runsv's hot paths).
 pub fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();

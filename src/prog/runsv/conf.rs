@@ -5,6 +5,8 @@
 //! runsv behaves exactly as runit's. A file with bad content gets a warning naming it and
 //! the default is used: runsv never exits over it.
 
+use crate::first_line;
+
 /// How far a stop reaches (`kill-mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KillMode {
@@ -89,18 +91,6 @@ impl Bad {
 
 /// A day in ms: the longest wait any setting may ask for.
 const DAY_MS: u64 = 86_400_000;
-
-/// The first line, without blanks around it.
-fn first_line(content: &[u8]) -> &[u8] {
-    let line = content.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let blank = |c: &u8| *c == b' ' || *c == b'\t' || *c == b'\r';
-    let start = line.iter().position(|c| !blank(c)).unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|c| !blank(c))
-        .map_or(start, |i| i + 1);
-    line.get(start..end).unwrap_or(&[])
-}
 
 /// A whole decimal number (no sign, no trailing garbage), saturating.
 fn number(w: &[u8]) -> Option<u64> {
