@@ -227,14 +227,21 @@ fn docker_logs_shows_the_log_lines_of_the_e_service_only() {
     assert_eq!(b.exit(15.0).code(), Some(0), "{}", b.out_err());
     let e = b.err();
     let copies: Vec<&str> = e.lines().filter(|l| !l.starts_with("- runit: ")).collect();
-    assert_eq!(copies.len(), 2, "{e}");
-    for (l, want) in copies.iter().zip(["hello: started", "hello: stopping"]) {
-        // 2026-12-02_02:01:35.73604 hello: started
-        let (stamp, rest) = l.split_once(' ').unwrap();
-        assert_eq!(rest, want, "{l}");
-        assert_eq!(stamp.len(), 25, "{l}");
-        assert_eq!(&stamp[10..11], "_", "{l}");
-    }
+    let texts: Vec<&str> = copies
+        .iter()
+        .map(|l| {
+            // 2026-12-02_02:01:35.73604 hello: started
+            let (stamp, rest) = l.split_once(' ').unwrap_or(("", l));
+            assert_eq!(stamp.len(), 25, "{l}");
+            assert_eq!(&stamp[10..11], "_", "{l}");
+            rest
+        })
+        .collect();
+    // first and last line; a slow run may have logged `hello: tick N` between them
+    assert_eq!(texts.first(), Some(&"hello: started"), "{e}");
+    assert_eq!(texts.last(), Some(&"hello: stopping"), "{e}");
+    let middle = &texts[1..texts.len() - 1];
+    assert!(middle.iter().all(|l| l.starts_with("hello: tick ")), "{e}");
     assert!(!e.contains("worker"), "{e}");
     assert_eq!(read(t.path().join("pid1.out")), "");
 }
@@ -378,7 +385,8 @@ fn static_multicall_scratch_tree_boots_and_stops() {
         },
         10.0,
     );
-    assert!(!o.status.success(), "{} is not static", mc.display());
+    // static and static-pie binaries name no library (ldd: "statically linked")
+    assert!(!stdout(&o).contains("=>"), "{} is not static", mc.display());
     let t = tmp();
     let Some(root) = rootfs(test, t.path(), &mc) else {
         return;
