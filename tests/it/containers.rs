@@ -320,6 +320,64 @@ fn failing_essential_service_ends_the_container_with_its_code() {
         .ends_with(" worker: stopping\n"));
 }
 
+/// examples/container/extra/exporter as a runit service of the example tree: runit-exporter
+/// serves /metrics on loopback (the namespace shares the host's network, so the test can
+/// scrape it), with the example services up, and stops with the container. The port is
+/// one the kernel just handed out, written into the copy of the run script.
+#[test]
+fn exporter_as_a_runit_service_serves_metrics_on_loopback() {
+    use std::io::{Read, Write};
+    let t = tmp();
+    let Some(root) = example("containers::exporter", t.path()) else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ex = repo().join("examples/container/extra/exporter");
+    let dest = root.join("etc/service/exporter");
+    let run = read(ex.join("run")).replace("127.0.0.1:9822", &format!("127.0.0.1:{port}"));
+    assert!(run.contains(&format!("127.0.0.1:{port}")));
+    script(dest.join("run"), run.trim_start_matches("#!/bin/sh\n"));
+    script(
+        dest.join("log/run"),
+        read(ex.join("log/run")).trim_start_matches("#!/bin/sh\n"),
+    );
+    let mut b = Boot::start(&root);
+    let init = b.init();
+    b.wait_example_up();
+    let scrape = || -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .ok()?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        Some(body)
+    };
+    let mut body = String::new();
+    must(20.0, "metrics of the example services", || {
+        body = scrape().unwrap_or_default();
+        ["hello", "worker", "exporter"].iter().all(|n| {
+            body.contains(&format!(
+                "runit_service_up{{service=\"{n}\",kind=\"main\"}} 1\n"
+            )) && body.contains(&format!(
+                "runit_service_up{{service=\"{n}\",kind=\"log\"}} 1\n"
+            ))
+        })
+    });
+    assert!(
+        body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200"),
+        "{body}"
+    );
+    assert!(body.contains("\nrunit_exporter_services 3\n"), "{body}");
+    assert!(unsafe_kill(init, libc::SIGTERM));
+    assert_eq!(b.exit(15.0).code(), Some(0), "{}", b.out_err());
+    assert!(scrape().is_none(), "the exporter outlived the container");
+}
+
 /// Every script of the example tree starts with `#!/bin/sh` on its first line and is
 /// executable (a comment above it makes the kernel refuse it: `exec format error`), and
 /// every COPY source of both Dockerfiles is in the repository or is the named build output.
@@ -335,6 +393,8 @@ fn example_scripts_and_dockerfiles_are_well_formed() {
         "rootfs/etc/service/hello/log/run",
         "rootfs/etc/service/worker/run",
         "rootfs/etc/service/worker/log/run",
+        "extra/exporter/run",
+        "extra/exporter/log/run",
         "links",
         "build-rootfs",
     ];
