@@ -8,7 +8,9 @@
 //!   Devuan in `/run/` ([`Layout`]); which pair a system uses is decided here, at every
 //!   use, by one rule, so runit and runit-init cannot disagree;
 //! - the container-wide stop deadline (`stop-timeout`) that runit in container mode and
-//!   runsvdir as PID 1 give an orderly stop before they KILL what is left.
+//!   runsvdir as PID 1 give an orderly stop before they KILL what is left;
+//! - the container's exit code: `/run/runit.exitcode` (an `essential` service given up on),
+//!   `/etc/runit/exitcode`, or PID 1's own code ([`container_exit_code`]).
 
 use crate::sys;
 use std::ffi::CStr;
@@ -23,6 +25,54 @@ pub const REBOOT: &CStr = c"/etc/runit/reboot";
 /// exits with, before `/etc/runit/exitcode` and stage 3's code.
 pub const ESSENTIAL_EXITCODE: &CStr = c"/run/runit.exitcode";
 pub const ESSENTIAL_EXITCODE_NEW: &CStr = c"/run/runit.exitcode.new";
+
+/// The container's exit code, pure (docs/containers.md "Exit codes"): the first that
+/// applies of
+///
+/// 1. `essential`, the contents of `/run/runit.exitcode` when it exists: an `essential`
+///    service went down for good and its exit code ends the container, whatever stage 3
+///    or the image's `/etc/runit/exitcode` say (the failure is the news);
+/// 2. `etc`, the contents of `/etc/runit/exitcode` when it exists (runit only: runsvdir
+///    as PID 1 has no such file and passes `None`);
+/// 3. `own`: stage 3's exit code (runit), 0 (runsvdir).
+///
+/// A file's number is its leading decimal digits modulo 256, none meaning 0 (runit's
+/// rule for `/etc/runit/exitcode`; runsv writes `CODE\n`).
+pub fn container_exit_code(essential: Option<&[u8]>, etc: Option<&[u8]>, own: i32) -> i32 {
+    match essential.or(etc) {
+        Some(raw) => (crate::scan_ulong(raw).0 % 256) as i32,
+        None => own,
+    }
+}
+
+/// [`container_exit_code`] on the file system as it is now; `etc` says whether
+/// `/etc/runit/exitcode` counts (runit) or not (runsvdir).
+pub fn exit_code_now(etc: bool, own: i32) -> i32 {
+    let essential = sys::read_file(ESSENTIAL_EXITCODE, 32).ok();
+    let etc = if etc {
+        sys::read_file(ETC_EXITCODE, 32).ok()
+    } else {
+        None
+    };
+    container_exit_code(
+        essential.as_ref().map(|c| c.data.as_slice()),
+        etc.as_ref().map(|c| c.data.as_slice()),
+        own,
+    )
+}
+
+/// Removes a `/run/runit.exitcode` (and a half-written `.new`) left by an earlier boot of
+/// the same container (`docker restart` keeps its file system, and `/run` is a plain
+/// directory in an image unless stage 1 mounts a tmpfs there). Called by the PID 1 that
+/// reads it, once, before any service can have started: runit in container mode before
+/// stage 1, runsvdir as PID 1 before its first scan.
+pub fn clear_essential_exitcode() {
+    let _ = sys::unlink(ESSENTIAL_EXITCODE_NEW);
+    let _ = sys::unlink(ESSENTIAL_EXITCODE);
+}
+
+/// runit in container mode: the exit code to use after stage 3 (leading decimal digits).
+pub const ETC_EXITCODE: &CStr = c"/etc/runit/exitcode";
 /// Debian's stop flag (patch 0007); its `/etc/runit/1` creates it with mode 000 at boot.
 pub const DEBIAN_STOPIT: &CStr = c"/run/runit.stopit";
 /// Debian's reboot flag.
@@ -155,6 +205,33 @@ mod tests {
         assert_eq!(Layout::Debian.reboot(), c"/run/runit.reboot");
         assert_eq!(Layout::Upstream.stopit(), c"/etc/runit/stopit");
         assert_eq!(Layout::Upstream.reboot(), c"/etc/runit/reboot");
+    }
+
+    /// The exit-code precedence: essential, then /etc/runit/exitcode, then PID 1's own.
+    #[test]
+    fn container_exit_code_precedence() {
+        type Row = (Option<&'static [u8]>, Option<&'static [u8]>, i32, i32);
+        #[rustfmt::skip]
+        let table: &[Row] = &[
+            (None, None, 5, 5),                    // stage 3's code
+            (None, None, 137, 137),                // the deadline ran out before stage 3
+            (None, Some(b"42\n"), 5, 42),          // the image's /etc/runit/exitcode
+            (Some(b"3\n"), None, 0, 3),            // an essential service's code
+            (Some(b"3\n"), Some(b"42\n"), 5, 3),   // essential wins over both
+            (Some(b"0\n"), Some(b"42\n"), 5, 0),   // even when the service exited 0
+            (Some(b"143\n"), None, 0, 143),        // killed by TERM: 128 + 15
+            (Some(b"300"), None, 0, 44),           // modulo 256
+            (Some(b""), Some(b"42"), 5, 0),        // present but no digits: 0
+            (None, Some(b"x"), 5, 0),              // runit's rule for exitcode
+            (None, Some(b"7 and more"), 5, 7),     // leading digits only
+        ];
+        for &(essential, etc, own, want) in table {
+            assert_eq!(
+                container_exit_code(essential, etc, own),
+                want,
+                "essential {essential:?} etc {etc:?} own {own}"
+            );
+        }
     }
 
     #[test]

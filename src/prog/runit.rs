@@ -27,8 +27,10 @@
 //!   of a container. Then TERM, INT and PWR start the orderly stop (stage 2 stopped as by
 //!   `runit-init 0`, stage 3, then every process left gets TERM, children first, and is
 //!   waited for), all within the container-wide `stop-timeout` (default 7 s), after which
-//!   everything left gets KILL; runit then exits with the code in `/etc/runit/exitcode`
-//!   (if that file exists) or stage 3's own exit code, instead of calling reboot(2).
+//!   everything left gets KILL; runit then exits with the code in `/run/runit.exitcode`
+//!   (an `essential` service given up on; removed at start), `/etc/runit/exitcode` (if
+//!   that file exists) or stage 3's own exit code, instead of calling reboot(2)
+//!   (`initctl::container_exit_code`).
 
 use crate::initctl::{self, Layout};
 use crate::msg::{self, Kind};
@@ -49,8 +51,6 @@ const CTRLALTDEL: &CStr = c"/etc/runit/ctrlaltdel";
 /// Run on SIGPWR in stage 2 when owner-executable (upstream's unreleased PR #51).
 const PWRFAIL: &CStr = c"/etc/runit/pwrfail";
 const NOSYNC: &CStr = c"/etc/runit/nosync";
-/// Container mode only: the exit code to use after stage 3 (leading decimal digits).
-const EXITCODE: &CStr = c"/etc/runit/exitcode";
 
 /// The signals runit keeps blocked for its whole life (runit.md §2, plus PWR); the caught
 /// ones are only let through while it waits in ppoll.
@@ -208,6 +208,8 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
     );
     if container {
         let _ = signals::catch(libc::SIGTERM);
+        // an earlier boot's essential exit code must not end this one
+        initctl::clear_essential_exitcode();
     }
     let mut me = Init {
         selfpipe,
@@ -681,7 +683,7 @@ impl Init {
             if sys::stat(NOSYNC).is_err() {
                 let _ = init::syncfs_path(c"/");
             }
-            return container_exit_code(stage3_code);
+            return initctl::exit_code_now(true, stage3_code);
         }
         // when fork fails, runit does the final step itself
         match sys::fork() {
@@ -727,16 +729,6 @@ fn sync_unless_nosync() {
     if sys::stat(NOSYNC).is_err() {
         sys::sync();
     }
-}
-
-/// Container mode: `/etc/runit/exitcode` (leading digits, modulo 256) when it exists and
-/// can be read, else stage 3's exit code (128 + signal when it was killed).
-fn container_exit_code(stage3_code: i32) -> i32 {
-    let Ok(c) = sys::read_file(EXITCODE, 32) else {
-        return stage3_code;
-    };
-    let (v, _) = crate::scan_ulong(&c.data);
-    (v % 256) as i32
 }
 
 #[cfg(test)]

@@ -15,8 +15,10 @@
 //!   meanwhile gets its new runsv only then, instead of one that fails on the lock.
 //! - As PID 1, SIGTERM, SIGINT and SIGPWR stop the tree: TERM to every runsv, wait for all
 //!   of them (their services and loggers go down and drain), TERM/KILL leftovers, reap,
-//!   exit 0; everything left when the `stop-timeout` (src/initctl.rs, default 7 s) runs out
-//!   gets KILL, so a container ends inside Docker's 10-second grace.
+//!   exit 0 (or with the code in `/run/runit.exitcode`, left by an `essential` service
+//!   given up on, and removed at start); everything left when the `stop-timeout`
+//!   (src/initctl.rs, default 7 s) runs out gets KILL, so a container ends inside Docker's
+//!   10-second grace.
 //! - SIGALRM means "rescan now" (Debian's runsvdir, whose PID 1 forwards runit-helper's
 //!   `kill -s ALRM 1`); upstream's runsvdir dies of it. Debian's `./.forced-rescan` stamp is
 //!   not written (docs/runsvdir.md).
@@ -230,6 +232,8 @@ pub fn main(args: Vec<Vec<u8>>) -> i32 {
         // PWR of LXD/Incus or a UPS daemon, stop the tree as TERM does.
         let _ = signals::catch(libc::SIGINT);
         let _ = signals::catch(libc::SIGPWR);
+        // an earlier boot's essential exit code must not end this one
+        crate::initctl::clear_essential_exitcode();
     }
     let dir_abs = if dir.first() == Some(&b'/') {
         Some(dir.clone())
@@ -399,7 +403,8 @@ impl Runsvdir {
             self.reap(now);
             self.time_warp();
             if let Some(code) = self.shutdown_step(now) {
-                return code;
+                // an essential service given up on ends the container with its code
+                return crate::initctl::exit_code_now(false, code);
             }
             if self.stopping.is_none() {
                 if let Some(t) = self.cwd_lost {

@@ -4,6 +4,7 @@
 mod common;
 
 mod chpst;
+mod containers;
 mod daemons;
 mod debian;
 mod demo;

@@ -586,6 +586,92 @@ fn container_exit_code_from_etc_runit_exitcode() {
     assert_eq!(read(p.dir().join("down-a")), "down\n", "{}", p.out_err());
 }
 
+/// Stage 2 is our runsvdir with our runsv (the `essential` marker is ours); stage 3 leaves
+/// the services to runit's stop after it and exits `stage3_exit`.
+fn container_stage_ours(t: &Path, stage3_exit: u8) {
+    let d = t.display();
+    let ours = bin("runsv").parent().unwrap().display().to_string();
+    stages(
+        t,
+        "exit 0",
+        &format!("PATH={ours}:$PATH exec runsvdir {d}/service"),
+        &format!("echo stage3 > {d}/s3; exit {stage3_exit}"),
+    );
+}
+
+/// docs/containers.md "Exit codes": an `essential` service whose ./run exits 3 and whose
+/// ./finish then exits 125 is given up on; its runsv writes 3 to /run/runit.exitcode and
+/// sends TERM to PID 1, which stops every other service in order (stage 2, stage 3, the
+/// runsv processes left) and exits 3, not stage 3's 5. /run is a private tmpfs.
+#[test]
+fn container_essential_service_given_up_ends_container_with_its_code() {
+    let t = Pid1::tree();
+    container_stage_ours(t.path(), 5);
+    service(t.path(), "a");
+    service(t.path(), "b");
+    let d = t.path().display().to_string();
+    let e = t.path().join("service/e");
+    script(
+        e.join("run"),
+        &format!(
+            "until [ -e {d}/up-a ] && [ -e {d}/up-b ]; do sleep 0.05; done
+             echo ran >> {d}/e-ran; exit 3"
+        ),
+    );
+    script(
+        e.join("finish"),
+        &format!("echo \"$1 $2\" >> {d}/e-finish; exit 125"),
+    );
+    std::fs::write(e.join("essential"), "").unwrap();
+    let mut p = Pid1::start_with(t, &bin("runit"), "mount -t tmpfs none /run &&");
+    let st = p.exit(30.0);
+    assert_eq!(st.code(), Some(3), "{}", p.out_err());
+    // given up on after the first run: ./run once, ./finish once with its exit code
+    assert_eq!(read(p.dir().join("e-ran")), "ran\n");
+    assert_eq!(read(p.dir().join("e-finish")), "3 0\n");
+    assert_eq!(read(p.dir().join("down-a")), "down\n", "{}", p.out_err());
+    assert_eq!(read(p.dir().join("down-b")), "down\n", "{}", p.out_err());
+    assert_eq!(read(p.dir().join("s3")), "stage3\n");
+    let err = p.err();
+    assert!(
+        err.contains("warning: essential service down for good: stopping the container"),
+        "{err}"
+    );
+    let l = p.lines();
+    let at = |x: &str| {
+        l.iter()
+            .position(|y| y == x)
+            .unwrap_or_else(|| panic!("{x}: {l:?}"))
+    };
+    assert!(at("- runit: leave stage: /etc/runit/2") < at("- runit: enter stage: /etc/runit/3"));
+    assert!(at("- runit: leave stage: /etc/runit/3") < at("- runit: power off..."));
+}
+
+/// A `/run/runit.exitcode` from an earlier boot (`docker restart` keeps the file system;
+/// here written before runit starts) is removed by runit at start in container mode: the
+/// container exits with stage 3's code, and the file is gone.
+#[test]
+fn container_stale_essential_exitcode_is_removed_at_start() {
+    let t = Pid1::tree();
+    container_stage_ours(t.path(), 5);
+    service(t.path(), "a");
+    let d = t.path().display().to_string();
+    script(t.path().join("etc/1"), &format!("ls /run > {d}/run1"));
+    let mut p = Pid1::start_with(
+        t,
+        &bin("runit"),
+        "mount -t tmpfs none /run && echo 77 > /run/runit.exitcode \
+         && echo 78 > /run/runit.exitcode.new && ls /run > /run/before &&",
+    );
+    let pid = p.host_pid();
+    must(15.0, "a up", || p.dir().join("up-a").exists());
+    // stage 1 saw /run after runit's clean-up
+    assert_eq!(read(p.dir().join("run1")), "before\n", "{}", p.out_err());
+    assert!(unsafe_kill(pid, libc::SIGTERM));
+    assert_eq!(p.exit(20.0).code(), Some(5), "{}", p.out_err());
+    assert_eq!(read(p.dir().join("down-a")), "down\n");
+}
+
 #[test]
 fn copes_with_closed_fds_and_no_dev() {
     // no /dev at all (an empty tmpfs) and fds 0-2 closed: Rust's start-up code would abort

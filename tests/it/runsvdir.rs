@@ -1003,6 +1003,99 @@ fn pid1_stop_with(runsv_dir: &Path, sig: i32) {
     assert_eq!(read(r.join("a.log")), "hello-a\nEOF\n");
 }
 
+/// runsvdir as PID 1 of a PID + mount namespace with a private tmpfs on /run; `pre` is
+/// shell run before (after the tmpfs is mounted).
+fn pid1_with_run(r: &Path, pre: &str) -> Svd {
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "--mount", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs none /run && {pre} exec \"$1\" -P service"
+        ))
+        .arg("sh")
+        .arg(bin("runsvdir"));
+    c.current_dir(r).env(
+        "PATH",
+        format!("{}:/usr/bin:/bin", our_runsv_dir().display()),
+    );
+    Svd {
+        p: spawn_logged(c, r, "runsvdir"),
+        extra: Vec::new(),
+    }
+}
+
+/// docs/containers.md "Exit codes": as PID 1, an `essential` service given up on (./run
+/// exits 3, ./finish exits 125) makes its runsv write 3 to /run/runit.exitcode and TERM
+/// runsvdir, which stops the other services (their ./finish runs, their loggers drain)
+/// and exits 3 instead of 0.
+#[test]
+fn pid1_essential_service_given_up_exits_with_its_code() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    let rd = r.display();
+    service(
+        r,
+        "a",
+        &format!("echo hello-a\ntouch {rd}/up-a\nexec sleep 100000"),
+    );
+    script(
+        r.join("sv/a/finish"),
+        &format!("echo finished >> {rd}/a.finish"),
+    );
+    script(
+        r.join("sv/a/log/run"),
+        &format!("while read l; do echo \"$l\" >> {rd}/a.log; done\necho EOF >> {rd}/a.log"),
+    );
+    let e = service(
+        r,
+        "e",
+        &format!("until [ -e {rd}/up-a ]; do sleep 0.05; done\nexit 3"),
+    );
+    script(e.join("finish"), "exit 125");
+    std::fs::write(e.join("essential"), "").unwrap();
+    link(r, "a", "a");
+    link(r, "e", "e");
+    let mut svd = pid1_with_run(r, "");
+    must(5.0, "pid 1 started", || children(svd.pid()).len() == 1);
+    svd.remember();
+    let st = svd.p.wait_exit(20.0).expect("namespace ends");
+    assert_eq!(st.code(), Some(3), "{}", log_of(r));
+    assert_eq!(read(r.join("a.finish")), "finished\n");
+    assert_eq!(read(r.join("a.log")), "hello-a\nEOF\n");
+    assert!(
+        log_of(r).contains("warning: essential service down for good: stopping the container"),
+        "{}",
+        log_of(r)
+    );
+}
+
+/// A stale /run/runit.exitcode (an earlier boot's) is removed when runsvdir starts as
+/// PID 1: TERM then ends it with 0, not the stale 77.
+#[test]
+fn pid1_stale_essential_exitcode_is_removed_at_start() {
+    let t = tmp();
+    let r = t.path();
+    scan_dir(r);
+    let rd = r.display();
+    service(
+        r,
+        "a",
+        &format!("ls /run > {rd}/seen.new\nmv {rd}/seen.new {rd}/run-seen\nexec sleep 100000"),
+    );
+    link(r, "a", "a");
+    let mut svd = pid1_with_run(
+        r,
+        "echo 77 > /run/runit.exitcode && echo 78 > /run/runit.exitcode.new &&",
+    );
+    must(10.0, "a up", || r.join("run-seen").exists());
+    assert_eq!(read(r.join("run-seen")), "", "a service saw a stale file");
+    let init = children(svd.pid())[0];
+    svd.remember();
+    unsafe_kill(init, libc::SIGTERM);
+    let st = svd.p.wait_exit(15.0).expect("namespace ends");
+    assert_eq!(st.code(), Some(0), "{}", log_of(r));
+}
+
 /// As PID 1, a service that ignores TERM (runsv waits for it for ever) cannot hold the
 /// container: when `$RUNIT_STOP_TIMEOUT` (here 1 s) runs out everything gets KILL, with a
 /// warning, and runsvdir exits 0 at once.
