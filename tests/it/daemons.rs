@@ -248,16 +248,26 @@ fn redis_as_another_user_is_heard() {
     let t = tmp();
     // The temporary directory is 0700: the user must reach the service and its data.
     std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // ... and the program: ref/ may lie below a directory nobody cannot enter (a clone in
+    // /root, a 0700 TMPDIR), so nobody runs a copy of redis and its libraries from here.
+    let unpacked = redis.parent().unwrap().join("../root/usr");
+    let own = t.path().join("redis");
+    std::fs::create_dir_all(own.join("lib")).unwrap();
+    std::fs::copy(unpacked.join("bin/redis-server"), own.join("redis-server")).unwrap();
+    for lib in std::fs::read_dir(unpacked.join("lib/x86_64-linux-gnu")).unwrap() {
+        let lib = lib.unwrap().path();
+        std::fs::copy(&lib, own.join("lib").join(lib.file_name().unwrap())).unwrap();
+    }
     let port = free_port();
     let data = t.path().join("data");
     std::fs::create_dir(&data).unwrap();
     std::os::unix::fs::chown(&data, Some(65534), Some(65534)).unwrap();
     let cmd = format!(
-        "{} -u nobody {} --supervised systemd --daemonize no --bind 127.0.0.1 --port {port} \
-         --save '' --appendonly no --dir {}",
+        "env LD_LIBRARY_PATH={own}/lib {} -u nobody {own}/redis-server --supervised systemd \
+         --daemonize no --bind 127.0.0.1 --port {port} --save '' --appendonly no --dir {}",
         bin("chpst").display(),
-        redis.display(),
-        data.display()
+        data.display(),
+        own = own.display(),
     );
     let (st, pid, sup) = start_ready(
         t.path(),
