@@ -959,6 +959,7 @@ fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str])
     let mut want = vec![
         "- runit: $Id: runit-rs",
         "- runit: enter stage: /etc/runit/1",
+        "STAGE1 init /sbin/runit -> /ours/bin/runit-rs, runsv -> runit-rs",
         "STAGE1 done",
         "- runit: leave stage: /etc/runit/1",
         "- runit: enter stage: /etc/runit/2",
