@@ -232,6 +232,23 @@ fn make_install_default_links_every_program_to_one_multicall_binary() {
     let o = run_cmd(c, 10.0);
     assert!(stderr(&o).starts_with("$Id: runit-rs"), "{}", stderr(&o));
 
+    // an init-script link to the installed sv (a link to runit-rs) is sv in its LSB mode,
+    // as a link to Debian's sv is: runit-rs follows the links to find the program
+    let initd = t.path().join("init.d");
+    let svdir = t.path().join("svdir");
+    std::fs::create_dir_all(&svdir).unwrap();
+    std::fs::create_dir_all(&initd).unwrap();
+    std::os::unix::fs::symlink(dest.join("usr/bin/sv"), initd.join("web")).unwrap();
+    std::os::unix::fs::symlink(ref_bin("sv"), initd.join("webref")).unwrap();
+    let lsb = |name: &str| {
+        let mut c = Command::new(initd.join(name));
+        c.arg("status").env("SVDIR", &svdir);
+        let o = run_cmd(c, 10.0);
+        (stdout(&o).replace(name, "NAME"), o.status.code())
+    };
+    let ours = lsb("web");
+    assert!(ours.0.starts_with("fail: NAME: "), "{ours:?}");
+    assert_eq!(ours, lsb("webref"));
     // installing again over an installation is fine and changes nothing
     make(
         "install",
