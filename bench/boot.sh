@@ -21,7 +21,7 @@ scripts/fetch-qemu
 scripts/build-dist >/dev/null
 mkdir -p bench/out
 initrd=bench/out/initrd.cpio.gz
-tests/qemu/build-initramfs "$initrd" "$PWD/target/dist/bin"
+tests/qemu/build-initramfs "$initrd" "$PWD/target/dist/bin/runit-rs"
 kernel=$(ls qemu/root/boot/vmlinuz-* | head -n 1)
 
 # boot RDINIT EXTRA: prints "boot stages halt"

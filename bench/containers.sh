@@ -25,7 +25,7 @@ ROOT=$PWD
 N_SVC=${N_SVC:-20}
 RUNS=${RUNS:-5}
 scripts/fetch-ref >/dev/null
-MC=$ROOT/target/dist/multicall/runit-rs
+MC=$ROOT/target/dist/bin/runit-rs
 if [ ! -x "$MC" ]; then
     scripts/build-dist multicall >/dev/null
 fi

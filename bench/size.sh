@@ -1,45 +1,48 @@
 #!/bin/sh
-# Installed size of all programs (issue 12), in one table: runit-rs's stripped per-program
-# binaries (what `make install` and the .deb install), its static multicall binary
-# (`make install MULTICALL=1`), Debian's runit 2.1.2 and s6 2.11 (Debian 12 packages,
-# fetched with apt-get download and unpacked with dpkg -x into bench/out/s6, never
-# installed). Sizes are file sizes in bytes of the stripped ELF files; links count 0.
+# Installed size of all programs and the supervision tree's memory (issues 12, 14), in one
+# run, side by side: runit-rs as `make install` installs it (the one static multicall
+# binary, every program a link to it), runit-rs's separate programs (`make PER_PROGRAM=1`),
+# Debian's runit 2.1.2 (scripts/fetch-ref) and Debian's s6 (scripts/fetch-s6; both
+# unpacked into ref/, never installed). Sizes are file sizes in bytes of stripped copies;
+# links count 0, so the multicall binary is counted once. Then bench/memory.py (200
+# services: USS/PSS/RSS per supervisor and of the whole tree, pages per mapping).
 #
-#   bench/size.sh
+#   bench/size.sh [--no-build] [--services N]
 #
-# What each row holds:
-#   runit-rs          chpst runit runit-init runsv runsvchdir runsvdir sv svlogd utmpset
-#                     (8 static, chpst dynamic; the 6 personalities are links)
-#   runit-rs multicall  the one static binary (every program a link to it); the dynamic
-#                     one (target/dist/bin/runit-rs) for comparison
-#   runit (Debian)    the same nine programs from runit_2.1.2-54, dynamic (glibc shared)
-#   s6 (Debian)       every program of s6_2.11 (/usr/bin), dynamic, plus the two shared
-#                     libraries only s6 uses (libs6, libskarnet); execline's not counted
+# Rows of the totals:
+#   runit-rs (installed)    target/dist/bin/runit-rs, static non-PIE; 15 links
+#   runit-rs per-program    chpst runit runit-init runsv runsvchdir runsvdir sv svlogd
+#                           utmpset (8 static, chpst dynamic; the personalities links)
+#   runit (Debian)          the same nine programs from runit_2.1.2-54, dynamic
+#   s6 (Debian)             every program of s6 (/usr/bin), dynamic, plus the libraries
+#                           only s6 uses (libs6, libskarnet, libexecline)
 # glibc itself is not counted for the dynamic rows (every system has it).
 set -eu
 cd "$(dirname "$0")/.."
+build=1
+services=200
+while [ $# -gt 0 ]; do
+    case $1 in
+    --no-build) build= ;;
+    --services) services=$2; shift ;;
+    *) echo "usage: bench/size.sh [--no-build] [--services N]" >&2; exit 100 ;;
+    esac
+    shift
+done
 scripts/fetch-ref >/dev/null
-mkdir -p bench/out/s6
-scripts/build-dist >bench/out/size-build.log 2>&1 || { cat bench/out/size-build.log; exit 1; }
-scripts/build-dist multicall >>bench/out/size-build.log 2>&1 || { cat bench/out/size-build.log; exit 1; }
-
-(
-    cd bench/out/s6
-    if ! ls s6_*.deb >/dev/null 2>&1; then
-        libs6=$(apt-cache depends s6 | sed -n 's/^ *Depends: \(libs6-[0-9.]*\)$/\1/p' | head -n 1)
-        skarnet=$(apt-cache depends s6 | sed -n 's/^ *Depends: \(libskarnet[0-9.]*\)$/\1/p' | head -n 1)
-        apt-get download s6 "$libs6" "$skarnet" >/dev/null 2>&1
-        for d in ./*.deb; do dpkg -x "$d" root; done
-    fi
-)
-s6root=bench/out/s6/root
+scripts/fetch-s6 >/dev/null
+mkdir -p bench/out
+if [ -n "$build" ]; then
+    { scripts/build-dist && scripts/build-dist per-program; } >bench/out/size-build.log 2>&1 ||
+        { cat bench/out/size-build.log; exit 1; }
+fi
+s6root=ref/s6/root
 progs="chpst runit runit-init runsv runsvchdir runsvdir sv svlogd utmpset"
 
-size() { stat -c %s "$1"; }
 stripped() { # prints the size of a stripped copy
     cp "$1" bench/out/size.tmp
     strip bench/out/size.tmp 2>/dev/null || true
-    size bench/out/size.tmp
+    stat -c %s bench/out/size.tmp
     rm -f bench/out/size.tmp
 }
 ref() {
@@ -47,20 +50,38 @@ ref() {
         [ -f "ref/root/$d/$1" ] && { echo "ref/root/$d/$1"; return; }
     done
 }
+# s6's counterpart of each program (none for runit's own init, runsvchdir, utmpset)
+s6of() {
+    case $1 in
+    runsv) echo s6-supervise ;;
+    runsvdir) echo s6-svscan ;;
+    sv) echo s6-svc ;;
+    svlogd) echo s6-log ;;
+    chpst) echo s6-setuidgid ;;
+    *) echo - ;;
+    esac
+}
 kib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-ours=0
+mc=$(stripped target/dist/bin/runit-rs)
+file target/dist/bin/runit-rs | grep -q 'statically linked' ||
+    echo "warning: target/dist/bin/runit-rs is not statically linked"
+pp=0
 deb=0
-printf '%-12s %12s %12s\n' program "runit-rs" "runit 2.1.2"
+echo "stripped sizes, $(date +%Y-%m-%d) (bytes; runit-rs installed: every program a link to one binary)"
+printf '| %-10s | %12s | %12s | %12s | %-24s |\n' program "runit-rs" "per-program" "runit 2.1.2" "s6 counterpart"
+printf '|%s|%s|%s|%s|%s|\n' "------------" "-------------:" "-------------:" "-------------:" "--------------------------"
 for p in $progs; do
-    o=$(stripped "target/dist/bin/$p")
+    o=$(stripped "target/dist/per-program/$p")
     d=$(stripped "$(ref "$p")")
-    ours=$((ours + o))
+    pp=$((pp + o))
     deb=$((deb + d))
-    printf '%-12s %12s %12s\n' "$p" "$o" "$d"
+    c=$(s6of "$p")
+    if [ "$c" != - ]; then c="$c $(stripped "$s6root/usr/bin/$c")"; fi
+    printf '| %-10s | %12s | %12s | %12s | %-24s |\n' "$p" "link" "$o" "$d" "$c"
 done
-mc=$(stripped target/dist/multicall/runit-rs)
-mcd=$(stripped target/dist/bin/runit-rs)
+printf '| %-10s | %12s | %12s | %12s | %-24s |\n' "runit-rs" "$mc" "-" "-" "-"
 s6n=0
 s6b=0
 for f in "$s6root"/usr/bin/*; do
@@ -69,18 +90,22 @@ for f in "$s6root"/usr/bin/*; do
     s6n=$((s6n + 1))
 done
 s6l=0
-for f in "$s6root"/usr/lib/*/libs6.so.* "$s6root"/usr/lib/*/libskarnet.so.*; do
+for f in "$s6root"/usr/lib/*/libs6.so.* "$s6root"/usr/lib/*/libskarnet.so.* "$s6root"/usr/lib/*/libexecline.so.*; do
     [ -f "$f" ] && [ ! -L "$f" ] || continue
     s6l=$((s6l + $(stripped "$f")))
 done
-s6v=$(ls bench/out/s6/s6_*.deb | sed 's/.*s6_\([^_]*\)_.*/\1/')
+s6v=$(ls ref/s6/debs/s6_*.deb | sed 's/.*s6_\([^_]*\)_.*/\1/')
 
 echo
-printf '| %-46s | %5s | %9s | %8s |\n' "installed programs" files bytes KiB
-printf '|%s|%s|%s|%s|\n' "------------------------------------------------" "-------" "-----------" "----------"
-printf '| %-46s | %5s | %9s | %8s |\n' "runit-rs, per-program (8 static + chpst)" 9 "$ours" "$(kib "$ours")"
-printf '| %-46s | %5s | %9s | %8s |\n' "runit-rs, static multicall (one binary)" 1 "$mc" "$(kib "$mc")"
-printf '| %-46s | %5s | %9s | %8s |\n' "runit-rs, dynamic multicall (one binary)" 1 "$mcd" "$(kib "$mcd")"
-printf '| %-46s | %5s | %9s | %8s |\n' "runit 2.1.2-54 (Debian), same 9, dynamic" 9 "$deb" "$(kib "$deb")"
-printf '| %-46s | %5s | %9s | %8s |\n' "s6 $s6v (Debian), all programs, dynamic" "$s6n" "$s6b" "$(kib "$s6b")"
-printf '| %-46s | %5s | %9s | %8s |\n' "s6 $s6v programs + libs6 + libskarnet" "$s6n+2" "$((s6b + s6l))" "$(kib $((s6b + s6l)))"
+printf '| %-50s | %7s | %9s | %6s | %8s | %8s |\n' "all programs, as installed" files bytes KiB "vs runit" "vs s6"
+printf '|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------------" "--------:" "----------:" "-------:" "---------:" "---------:"
+row() {
+    printf '| %-50s | %7s | %9s | %6s | %8s | %8s |\n' "$1" "$2" "$3" "$(kib "$3")" "$(ratio "$3" "$deb")" "$(ratio "$3" $((s6b + s6l)))"
+}
+row "runit-rs installed (one static multicall binary)" 1 "$mc"
+row "runit-rs per-program (8 static + chpst dynamic)" 9 "$pp"
+row "runit 2.1.2-54 (Debian), the same 9, dynamic" 9 "$deb"
+row "s6 $s6v (Debian), all programs, dynamic" "$s6n" "$s6b"
+row "s6 $s6v programs + libs6 + libskarnet + libexecline" "$s6n+3" "$((s6b + s6l))"
+echo
+bench/memory.py --services "$services"

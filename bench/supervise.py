@@ -389,11 +389,10 @@ def main():
             stop_tree(procs)
     row("sv status, %d services, CPU (best of 5)" % a.status_services, rs, os_, "ms")
     rt = sum(stripped_size(p) for p in ref.values() if p)
-    ot = sum(stripped_size(p) for p in ours.values() if os.path.exists(p))
-    row("stripped size, nine programs", rt / 1024, ot / 1024, "KiB")
-    multi = os.path.join(OURS, "runit-rs")  # dynamic (chpst inside)
-    if os.path.exists(multi):
-        print("%-44s %10s %10.2f KiB (one multicall binary for all nine)" % ("stripped size, runit-rs multicall", "", stripped_size(multi) / 1024))
+    # each file once: in target/dist/bin every program is a link to one runit-rs
+    files = {os.path.realpath(p) for p in ours.values() if os.path.exists(p)}
+    ot = sum(stripped_size(p) for p in files)
+    row("stripped size, nine programs (%d file%s)" % (len(files), "" if len(files) == 1 else "s"), rt / 1024, ot / 1024, "KiB")
     readiness(ours, ref, a)
 
 

@@ -1,6 +1,11 @@
 //! The multicall binary: runs the program named by basename(argv[0]); called under its own
 //! name, the program named by argv[1] (`runit-rs sv status foo`).
 //!
+//! Under a name that is no program's, the name of the first link on the way to the binary
+//! that is one's decides (`/etc/init.d/web -> /usr/bin/sv -> runit-rs` is sv in its LSB
+//! mode; `prog::by_link`), so every name runit's separate programs answer to works through
+//! links to the multicall binary too; only when none is, argv[1] names the program.
+//!
 //! `--help` and `--version` are its own, and only as the first argument under a name that
 //! is no program's: `sv --help` through a link is still sv's own usage error, byte for
 //! byte, and `runit-rs sv --help` is sv's too. runit has no multicall binary, so no
@@ -25,12 +30,37 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     }
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let name = runit_rs::basename(argv0.as_bytes()).to_vec();
-    let shifted = runit_rs::prog::by_name(&name).is_none();
+    let program = if runit_rs::prog::by_name(&name).is_some() {
+        Some(name)
+    } else {
+        linked_program(&argv0)
+    };
+    let shifted = program.is_none();
+    let _ = PROGRAM.set(program.unwrap_or_default());
     runit_rs::run(if shifted { dispatch_shifted } else { dispatch })
 }
 
+/// The program [`dispatch`] runs, decided in `main` from argv[0].
+static PROGRAM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// The program named by a link on the way from argv[0] to this binary (`prog::by_link`);
+/// argv[0] without a slash is looked up on PATH, as the shell that ran us found it.
+fn linked_program(argv0: &std::ffi::OsStr) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+    let start = if argv0.as_bytes().contains(&b'/') {
+        PathBuf::from(argv0)
+    } else {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|d| d.join(argv0))
+            .find(|p| std::fs::symlink_metadata(p).is_ok())?
+    };
+    runit_rs::prog::by_link(&start, |p: &Path| std::fs::read_link(p).ok())
+}
+
 fn dispatch(args: Vec<Vec<u8>>) -> i32 {
-    let name = runit_rs::basename(args.first().map(|a| a.as_slice()).unwrap_or(b""));
+    let name = PROGRAM.get().map(|n| n.as_slice()).unwrap_or(b"");
     match runit_rs::prog::by_name(name) {
         Some(m) => {
             like_standalone(name);

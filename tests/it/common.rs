@@ -42,6 +42,8 @@ extern "C" fn clean_process() {
         libc::umask(0o022);
     }
     let _ = std::env::set_current_dir(repo());
+    let _ = BIN_DIR.set(std::env::var_os("RUNIT_RS_BIN_DIR").map(PathBuf::from));
+    let _ = STATIC_MULTICALL.set(std::env::var_os("RUNIT_RS_STATIC").map(PathBuf::from));
     for (k, _) in std::env::vars_os() {
         let keep = k.to_str().is_some_and(|k| {
             KEEP_ENV.contains(&k) || k.starts_with("RUST_") || k.starts_with("CARGO")
@@ -87,8 +89,42 @@ pub fn clean(cmd: &mut Command) -> &mut Command {
     cmd
 }
 
-/// One of our binaries, as built by cargo for this test run.
+/// `RUNIT_RS_BIN_DIR` as the test binary found it (read before the environment is cleaned):
+/// a directory where every program name is a link to one multicall binary (scripts/test
+/// makes it for its second pass), in place of cargo's separate binaries.
+static BIN_DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// `RUNIT_RS_STATIC` as the test binary found it: a static (non-PIE) multicall binary, what
+/// `make` installs (scripts/test builds one with the test profile).
+static STATIC_MULTICALL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// The static multicall binary named by `RUNIT_RS_STATIC`, if any (see [`STATIC_MULTICALL`]).
+pub fn static_multicall() -> Option<PathBuf> {
+    STATIC_MULTICALL.get().cloned().flatten()
+}
+
+/// The multicall binary the QEMU boots install: the static one when `RUNIT_RS_STATIC`
+/// names it, else (said on stderr) this build's `runit-rs`, whose shared libraries the
+/// image builders copy from the host.
+pub fn boot_multicall() -> PathBuf {
+    static_multicall().unwrap_or_else(|| {
+        eprintln!("NOTE: RUNIT_RS_STATIC unset: booting the dynamic runit-rs of this build");
+        std::fs::canonicalize(bin("runit-rs")).unwrap()
+    })
+}
+
+/// One of our binaries: as built by cargo for this test run, or, when `RUNIT_RS_BIN_DIR`
+/// is set, the link of that name in that directory (every program a link to runit-rs).
 pub fn bin(name: &str) -> PathBuf {
+    if let Some(d) = BIN_DIR.get().and_then(|d| d.as_ref()) {
+        let p = d.join(name);
+        assert!(
+            std::fs::symlink_metadata(&p).is_ok(),
+            "RUNIT_RS_BIN_DIR={}: no {name} in it",
+            d.display()
+        );
+        return p;
+    }
     let p = match name {
         "runsv" => env!("CARGO_BIN_EXE_runsv"),
         "sv" => env!("CARGO_BIN_EXE_sv"),

@@ -414,7 +414,7 @@ fn example_scripts_and_dockerfiles_are_well_formed() {
         let mode = std::fs::metadata(&p).unwrap().permissions().mode();
         assert_eq!(mode & 0o111, 0o111, "{s} not executable");
     }
-    let outputs = ["target/dist/multicall/runit-rs", "target/container/rootfs/"];
+    let outputs = ["target/dist/bin/runit-rs", "target/container/rootfs/"];
     for f in ["Dockerfile", "Dockerfile.scratch"] {
         let text = read(ex.join(f));
         let mut copies = 0;
@@ -434,16 +434,17 @@ fn example_scripts_and_dockerfiles_are_well_formed() {
     }
 }
 
-/// The static binary of `make multicall` in the FROM scratch tree (no libraries at all):
-/// it boots the example and stops on TERM like the test build. Skipped unless built.
+/// The static multicall binary (scripts/test's, or `make`'s) in the FROM scratch tree (no
+/// libraries at all): it boots the example and stops on TERM like the test build.
 #[test]
 fn static_multicall_scratch_tree_boots_and_stops() {
     let test = "containers::static_multicall_scratch_tree_boots_and_stops";
-    let mc = repo().join("target/dist/multicall/runit-rs");
+    // scripts/test's static debug build (RUNIT_RS_STATIC), else the one of `make`
+    let mc = static_multicall().unwrap_or_else(|| repo().join("target/dist/bin/runit-rs"));
     if !mc.exists() {
         skip(
             test,
-            &format!("{} not built (make multicall)", mc.display()),
+            &format!("{} not built (make; scripts/test sets RUNIT_RS_STATIC)", mc.display()),
         );
         return;
     }
@@ -547,11 +548,11 @@ fn docker_build_run_stop() {
         skip(test, "no docker or podman with a working daemon");
         return;
     };
-    let mc = repo().join("target/dist/multicall/runit-rs");
+    let mc = repo().join("target/dist/bin/runit-rs");
     if !mc.exists() {
         skip(
             test,
-            &format!("{} not built (make multicall)", mc.display()),
+            &format!("{} not built (make)", mc.display()),
         );
         return;
     }

@@ -8,7 +8,7 @@
 //!
 //! The root file system is made once and cached in ./qemu (tests/qemu/debian/root); with
 //! the package registry unreachable the test says SKIP. The packages hold this test build's
-//! binaries (stripped by build-deb).
+//! multicall binary (stripped by build-deb), every program a link to it.
 use crate::common::*;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -31,23 +31,13 @@ fn kernel() -> PathBuf {
         .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
 }
 
-/// Builds both packages from this test build's binaries; returns their paths.
+/// Builds both packages in the default layout (one multicall binary, every program a link
+/// to it) from this test build's multicall binary, the static one when scripts/test made it
+/// ([`boot_multicall`]); returns their paths.
 fn build_debs(t: &Path) -> (PathBuf, PathBuf) {
     let dist = t.join("dist");
     std::fs::create_dir_all(dist.join("bin")).unwrap();
-    for p in [
-        "chpst",
-        "runit",
-        "runit-init",
-        "runsv",
-        "runsvchdir",
-        "runsvdir",
-        "sv",
-        "svlogd",
-        "utmpset",
-    ] {
-        std::fs::copy(bin(p), dist.join("bin").join(p)).unwrap();
-    }
+    std::fs::copy(boot_multicall(), dist.join("bin/runit-rs")).unwrap();
     let out = t.join("debs");
     let mut c = Command::new(repo().join("scripts/build-deb"));
     c.arg(&out).env("DIST", &dist);
@@ -196,6 +186,14 @@ fn deb_replaces_debian_runit_and_boots_debian_with_our_pid1_then_reboots_and_pow
     let link = |p: &str| std::fs::read_link(r.join(p)).unwrap();
     assert_eq!(link("sbin/init"), Path::new("/lib/runit/runit-init"));
     assert_eq!(link("lib/runit/runit-init"), Path::new("/sbin/runit-init"));
+    // one binary: PID 1 is /usr/bin/runit-rs through these links
+    for p in ["sbin/runit", "sbin/runit-init"] {
+        assert_eq!(link(p), Path::new("/usr/bin/runit-rs"), "{p}");
+    }
+    for p in ["usr/bin/runsv", "usr/bin/sv", "usr/bin/envdir"] {
+        assert_eq!(link(p), Path::new("runit-rs"), "{p}");
+    }
+    assert!(r.join("usr/bin/runit-rs").is_file());
     // Debian's preinst turns it into an absolute link on its first install
     assert_eq!(
         link("etc/service"),

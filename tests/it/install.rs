@@ -1,6 +1,7 @@
 //! Installing: `make install DESTDIR=... PREFIX=/usr` (scripts/install) lays out every path,
-//! mode and link of Debian's packages and `make uninstall` removes them; the multicall
-//! variant (`MULTICALL=1`); completions load from where they are installed; `runit-rs
+//! mode and link of Debian's packages, by default one multicall binary with every program a
+//! link to it, and `make uninstall` removes them; the per-program variant
+//! (`PER_PROGRAM=1`); completions load from where they are installed; `runit-rs
 //! --help`/`--version`; the demo script (scripts/demo) and its SIGTERM.
 //!
 //! The binaries installed are this test build's (a stand-in DIST of copies), so no release
@@ -31,16 +32,16 @@ const PERSONALITIES: [&str; 6] = [
     "softlimit",
 ];
 
-/// A DIST directory as scripts/build-dist leaves it: bin/ with the nine programs and
-/// multicall/runit-rs, here copies of the test build.
+/// A DIST directory as scripts/build-dist leaves it: bin/runit-rs (the multicall binary)
+/// and per-program/ with the nine programs, here copies of the test build.
 fn dist(t: &Path) -> PathBuf {
     let d = t.join("dist");
     std::fs::create_dir_all(d.join("bin")).unwrap();
-    std::fs::create_dir_all(d.join("multicall")).unwrap();
+    std::fs::create_dir_all(d.join("per-program")).unwrap();
     for p in PROGRAMS {
-        std::fs::copy(bin(p), d.join("bin").join(p)).unwrap();
+        std::fs::copy(bin(p), d.join("per-program").join(p)).unwrap();
     }
-    std::fs::copy(bin("runit-rs"), d.join("multicall/runit-rs")).unwrap();
+    std::fs::copy(bin("runit-rs"), d.join("bin/runit-rs")).unwrap();
     d
 }
 
@@ -101,7 +102,8 @@ fn man_pages(multicall: bool) -> Vec<String> {
     v
 }
 
-/// What `make install PREFIX=/usr` must leave, per path: Debian's layout.
+/// What `make install PREFIX=/usr` must leave, per path: Debian's layout, one multicall
+/// binary (the default) or separate programs (`PER_PROGRAM=1`).
 fn expected_usr(multicall: bool) -> BTreeMap<String, String> {
     let mut e = BTreeMap::new();
     let mut put = |k: &str, v: &str| {
@@ -150,16 +152,16 @@ fn same_bytes(a: &Path, b: &Path) {
 }
 
 #[test]
-fn make_install_debian_layout_then_uninstall_removes_it() {
+fn make_install_per_program_debian_layout_then_uninstall_removes_it() {
     let t = tmp();
     let d = dist(t.path());
     let dest = t.path().join("dest");
     let out = make(
         "install",
         &[("DESTDIR", &dest), ("DIST", &d)],
-        &["PREFIX=/usr"],
+        &["PREFIX=/usr", "PER_PROGRAM=1"],
     );
-    assert!(out.contains("runit-rs installed"), "{out}");
+    assert!(out.contains("runit-rs installed (per-program)"), "{out}");
     assert_eq!(tree(&dest), expected_usr(false));
     for p in PROGRAMS {
         let dir = match p {
@@ -167,7 +169,7 @@ fn make_install_debian_layout_then_uninstall_removes_it() {
             "runsvchdir" | "utmpset" => "usr/sbin",
             _ => "usr/bin",
         };
-        same_bytes(&dest.join(dir).join(p), &d.join("bin").join(p));
+        same_bytes(&dest.join(dir).join(p), &d.join("per-program").join(p));
     }
     for m in man_pages(false) {
         same_bytes(
@@ -191,7 +193,7 @@ fn make_install_debian_layout_then_uninstall_removes_it() {
     make(
         "install",
         &[("DESTDIR", &dest), ("DIST", &d)],
-        &["PREFIX=/usr"],
+        &["PREFIX=/usr", "PER_PROGRAM=1"],
     );
     assert_eq!(tree(&dest), expected_usr(false));
 
@@ -205,19 +207,24 @@ fn make_install_debian_layout_then_uninstall_removes_it() {
 }
 
 #[test]
-fn make_install_multicall_links_every_program_to_one_binary() {
+fn make_install_default_links_every_program_to_one_multicall_binary() {
     let t = tmp();
     let d = dist(t.path());
     let dest = t.path().join("dest");
-    make(
+    let out = make(
         "install",
         &[("DESTDIR", &dest), ("DIST", &d)],
-        &["PREFIX=/usr", "MULTICALL=1"],
+        &["PREFIX=/usr"],
     );
+    assert!(out.contains("runit-rs installed: "), "{out}");
     assert_eq!(tree(&dest), expected_usr(true));
-    same_bytes(
-        &dest.join("usr/bin/runit-rs"),
-        &d.join("multicall/runit-rs"),
+    same_bytes(&dest.join("usr/bin/runit-rs"), &d.join("bin/runit-rs"));
+    // a personality link runs chpst under its name
+    let o = run_cmd(Command::new(dest.join("usr/bin/setuidgid")), 10.0);
+    assert!(
+        stderr(&o).starts_with("usage: setuidgid "),
+        "{}",
+        stderr(&o)
     );
     // a link in the same directory runs its program (the absolute ones point into /usr)
     let mut c = Command::new(dest.join("usr/bin/sv"));
@@ -225,18 +232,42 @@ fn make_install_multicall_links_every_program_to_one_binary() {
     let o = run_cmd(c, 10.0);
     assert!(stderr(&o).starts_with("$Id: runit-rs"), "{}", stderr(&o));
 
-    // switching to separate programs removes the other variant's paths first: no link left
-    // where a file belongs, no multicall binary left over; and back again
+    // an init-script link to the installed sv (a link to runit-rs) is sv in its LSB mode,
+    // as a link to Debian's sv is: runit-rs follows the links to find the program
+    let initd = t.path().join("init.d");
+    let svdir = t.path().join("svdir");
+    std::fs::create_dir_all(&svdir).unwrap();
+    std::fs::create_dir_all(&initd).unwrap();
+    std::os::unix::fs::symlink(dest.join("usr/bin/sv"), initd.join("web")).unwrap();
+    std::os::unix::fs::symlink(ref_bin("sv"), initd.join("webref")).unwrap();
+    let lsb = |name: &str| {
+        let mut c = Command::new(initd.join(name));
+        c.arg("status").env("SVDIR", &svdir);
+        let o = run_cmd(c, 10.0);
+        (stdout(&o).replace(name, "NAME"), o.status.code())
+    };
+    let ours = lsb("web");
+    assert!(ours.0.starts_with("fail: NAME: "), "{ours:?}");
+    assert_eq!(ours, lsb("webref"));
+    // installing again over an installation is fine and changes nothing
     make(
         "install",
         &[("DESTDIR", &dest), ("DIST", &d)],
         &["PREFIX=/usr"],
     );
+    assert_eq!(tree(&dest), expected_usr(true));
+    // switching to separate programs removes the other variant's paths first: no link left
+    // where a file belongs, no multicall binary left over; and back again
+    make(
+        "install",
+        &[("DESTDIR", &dest), ("DIST", &d)],
+        &["PREFIX=/usr", "PER_PROGRAM=1"],
+    );
     assert_eq!(tree(&dest), expected_usr(false));
     make(
         "install",
         &[("DESTDIR", &dest), ("DIST", &d)],
-        &["PREFIX=/usr", "MULTICALL=1"],
+        &["PREFIX=/usr"],
     );
     assert_eq!(tree(&dest), expected_usr(true));
     make("uninstall", &[("DESTDIR", &dest)], &["PREFIX=/usr"]);
@@ -251,11 +282,12 @@ fn make_install_default_prefix_is_usr_local() {
     make("install", &[("DESTDIR", &dest), ("DIST", &d)], &[]);
     let got = tree(&dest);
     for (k, v) in [
-        ("/usr/local/bin/sv", "file 755"),
-        ("/usr/local/bin/envdir", "link chpst"),
-        ("/usr/local/sbin/runit", "file 755"),
-        ("/usr/local/sbin/runit-init", "file 755"),
-        ("/usr/local/sbin/utmpset", "file 755"),
+        ("/usr/local/bin/runit-rs", "file 755"),
+        ("/usr/local/bin/sv", "link runit-rs"),
+        ("/usr/local/bin/envdir", "link runit-rs"),
+        ("/usr/local/sbin/runit", "link /usr/local/bin/runit-rs"),
+        ("/usr/local/sbin/runit-init", "link /usr/local/bin/runit-rs"),
+        ("/usr/local/sbin/utmpset", "link /usr/local/bin/runit-rs"),
         ("/usr/local/share/man/man8/sv.8", "file 644"),
         (
             "/usr/local/share/bash-completion/completions/sv",
@@ -269,7 +301,7 @@ fn make_install_default_prefix_is_usr_local() {
     ] {
         assert_eq!(got.get(k).map(|s| s.as_str()), Some(v), "{k}: {got:?}");
     }
-    assert_eq!(got.len(), expected_usr(false).len(), "{got:?}");
+    assert_eq!(got.len(), expected_usr(true).len(), "{got:?}");
     make("uninstall", &[("DESTDIR", &dest)], &[]);
     assert_eq!(tree(&dest), BTreeMap::new());
 }
@@ -278,17 +310,20 @@ fn make_install_default_prefix_is_usr_local() {
 fn make_install_refuses_missing_binaries_and_writes_nothing() {
     let t = tmp();
     let d = dist(t.path());
-    std::fs::remove_file(d.join("bin/svlogd")).unwrap();
+    std::fs::remove_file(d.join("per-program/svlogd")).unwrap();
     let dest = t.path().join("dest");
-    // DIST/bin/runsv exists, so make does not build; scripts/install finds svlogd missing
+    // DIST/per-program/runsv exists, so make does not build; scripts/install finds svlogd
+    // missing
     let mut c = Command::new("make");
     c.arg("-s").arg("-C").arg(repo()).arg("install");
     c.arg(format!("DESTDIR={}", dest.display()));
     c.arg(format!("DIST={}", d.display()));
+    c.arg("PER_PROGRAM=1");
     let o = run_cmd(c, 60.0);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("install: fatal: ") && stderr(&o).contains("bin/svlogd does not exist"),
+        stderr(&o).contains("install: fatal: ")
+            && stderr(&o).contains("per-program/svlogd does not exist"),
         "{}",
         stderr(&o)
     );
@@ -521,20 +556,16 @@ fn demo_says_what_it_started_and_sigterm_stops_everything_exit_0() {
     }
 }
 
-/// The static multicall binary (`make multicall`) reads users through glibc's built-in
+/// The static multicall binary (what `make` builds) reads users through glibc's built-in
 /// `files` module only: a name nsswitch.conf's other modules would be asked about (Debian:
 /// `passwd: files systemd`) is "unknown", not a crash of the static binary
-/// (src/sys/user.rs). Built only by `make multicall`, so checked when it is there.
+/// (src/sys/user.rs). scripts/test builds one and names it in `RUNIT_RS_STATIC`.
 #[test]
 fn static_multicall_chpst_unknown_user_is_an_error_not_a_crash() {
-    let mc = repo().join("target/dist/multicall/runit-rs");
-    if !mc.exists() {
-        eprintln!(
-            "SKIP: {} not built (make multicall): static NSS not checked",
-            mc.display()
-        );
+    let Some(mc) = static_multicall() else {
+        eprintln!("SKIP: RUNIT_RS_STATIC unset (scripts/test sets it): static NSS not checked");
         return;
-    }
+    };
     let mut c = Command::new(&mc);
     c.args(["chpst", "-u", "runit-rs-no-such-user", "true"]);
     let o = run_cmd(c, 10.0);

@@ -924,7 +924,8 @@ fn kernel() -> PathBuf {
         .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
 }
 
-/// Boots the kernel with our runit as init (via our runit-init as /sbin/init) in QEMU
+/// Boots the kernel with our runit as init (via our runit-init as /sbin/init, both links to
+/// the multicall binary [`boot_multicall`]) in QEMU
 /// with software emulation; the trigger service runs `runit-init ACTION` once all services
 /// are up (ACTION `cad`: nothing, the test presses Ctrl-Alt-Del through QEMU's monitor).
 /// Returns the serial console's lines.
@@ -938,7 +939,8 @@ fn qemu_boot(action: &str, extra: &str) -> Vec<String> {
     let t = tmp();
     let initrd = t.path().join("initrd.cpio.gz");
     let mut b = Command::new(repo().join("tests/qemu/build-initramfs"));
-    b.arg(&initrd).arg(bin("runit").parent().unwrap());
+    // the multicall binary, every program a link to it (the static one in scripts/test)
+    b.arg(&initrd).arg(boot_multicall());
     let o = run_cmd(b, 60.0);
     assert!(o.status.success(), "initramfs: {}", stderr(&o));
     let monitor = t.path().join("monitor.sock");
@@ -1043,6 +1045,7 @@ fn boot_sequence_with(action: &str, extra: &str, middle: &[&str], last: &[&str])
     let mut want = vec![
         "- runit: $Id: runit-rs",
         "- runit: enter stage: /etc/runit/1",
+        "STAGE1 init /sbin/runit -> /ours/bin/runit-rs, runsv -> runit-rs",
         "STAGE1 done",
         "- runit: leave stage: /etc/runit/1",
         "- runit: enter stage: /etc/runit/2",

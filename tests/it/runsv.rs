@@ -601,6 +601,11 @@ fn children_start_with_clean_signal_state() {
     );
     let _p = start_runsv(&runsv(), &s);
     wait_up(&s);
+    // `up` is reported at the fork: the run script must have written its lines before the
+    // `d` below sends it SIGTERM (seen on a loaded machine: run.sig never complete)
+    must(5.0, "run.sig", || {
+        read(t.path().join("run.sig")).lines().count() == 2
+    });
     control(&s, "h");
     control(&s, "d");
     wait_down(&s);
