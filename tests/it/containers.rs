@@ -444,7 +444,10 @@ fn static_multicall_scratch_tree_boots_and_stops() {
     if !mc.exists() {
         skip(
             test,
-            &format!("{} not built (make; scripts/test sets RUNIT_RS_STATIC)", mc.display()),
+            &format!(
+                "{} not built (make; scripts/test sets RUNIT_RS_STATIC)",
+                mc.display()
+            ),
         );
         return;
     }
@@ -550,10 +553,7 @@ fn docker_build_run_stop() {
     };
     let mc = repo().join("target/dist/bin/runit-rs");
     if !mc.exists() {
-        skip(
-            test,
-            &format!("{} not built (make)", mc.display()),
-        );
+        skip(test, &format!("{} not built (make)", mc.display()));
         return;
     }
     let sh = |cmd: String, secs: f64| {
