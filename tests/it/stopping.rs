@@ -271,8 +271,11 @@ fn restart_delay_doubles_between_quick_deaths() {
     let want = [100u64, 200, 400, 800, 800];
     assert!(waits.len() >= want.len(), "{seen:?}");
     for (got, want) in waits.iter().zip(want) {
-        // At least the delay; the upper bound allows a busy machine.
-        assert!(*got >= want && *got < want + 1000, "waits {waits:?}");
+        // At least the delay, less what the stamps cannot show: runsv starts the wait when
+        // it reaps, and stamps the down record when it writes it, a moment later (a stress
+        // run saw 99 for 100: one ms, plus the ms truncation above). The upper bound
+        // allows a busy machine.
+        assert!(*got + 5 >= want && *got < want + 1000, "waits {waits:?}");
     }
     control(&svc, "d");
 }
