@@ -623,3 +623,35 @@ pub fn python3() -> String {
     })
     .clone()
 }
+
+/// The Debian cloud kernel unpacked by scripts/fetch-qemu (the QEMU boots).
+pub fn qemu_kernel() -> PathBuf {
+    let boot = repo().join("qemu/root/boot");
+    std::fs::read_dir(&boot)
+        .ok()
+        .and_then(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("vmlinuz-")
+            })
+        })
+        .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
+}
+
+/// The first child of `pid` (as the host numbers it), waited for: what `unshare --fork`
+/// started as the namespace's PID 1.
+pub fn first_child(pid: i32, what: &str) -> i32 {
+    let f = format!("/proc/{pid}/task/{pid}/children");
+    let mut child = 0;
+    must(5.0, what, || {
+        child = read(&f)
+            .split_whitespace()
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        child > 0
+    });
+    child
+}

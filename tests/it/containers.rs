@@ -95,17 +95,7 @@ impl Boot {
 
     /// PID 1 as the host sees it (the child of unshare).
     fn init(&self) -> i32 {
-        let f = format!("/proc/{0}/task/{0}/children", self.p.pid());
-        let mut pid = 0;
-        must(5.0, "PID 1 started", || {
-            pid = read(&f)
-                .split_whitespace()
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            pid > 0
-        });
-        pid
+        first_child(self.p.pid(), "PID 1 started")
     }
 
     /// PID 1's stderr: runit's messages and the log lines svlogd copies (`docker logs`).

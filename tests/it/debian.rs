@@ -15,22 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The Debian cloud kernel unpacked by scripts/fetch-qemu.
-fn kernel() -> PathBuf {
-    let boot = repo().join("qemu/root/boot");
-    std::fs::read_dir(&boot)
-        .ok()
-        .and_then(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("vmlinuz-")
-            })
-        })
-        .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
-}
-
 /// Builds both packages in the default layout (one multicall binary, every program a link
 /// to it) from this test build's multicall binary, the static one when scripts/test made it
 /// ([`boot_multicall`]); returns their paths.
@@ -62,7 +46,10 @@ fn boot(img: &Path, initrd: &Path, secs: u64) -> (Vec<String>, Duration) {
         "-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-monitor", "none",
     ]);
     // no -no-reboot: `init 6` must come back as a second boot
-    q.arg("-kernel").arg(kernel()).arg("-initrd").arg(initrd);
+    q.arg("-kernel")
+        .arg(qemu_kernel())
+        .arg("-initrd")
+        .arg(initrd);
     q.arg("-drive")
         .arg(format!("file={},format=raw,if=virtio", img.display()));
     q.args(["-append", "console=ttyS0 panic=-1 quiet"]);

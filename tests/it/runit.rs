@@ -79,17 +79,7 @@ impl Pid1 {
 
     /// runit's pid as the host sees it (the child of unshare).
     fn host_pid(&self) -> i32 {
-        let f = format!("/proc/{0}/task/{0}/children", self.p.pid());
-        let mut pid = 0;
-        must(5.0, "runit started", || {
-            pid = read(&f)
-                .split_whitespace()
-                .next()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            pid > 0
-        });
-        pid
+        first_child(self.p.pid(), "runit started")
     }
 
     fn err(&self) -> String {
@@ -908,22 +898,6 @@ fn utmpset_usage_errors_and_long_line() {
 
 // ---------------------------------------------------------------- QEMU boot
 
-/// The Debian cloud kernel unpacked by scripts/fetch-qemu.
-fn kernel() -> PathBuf {
-    let boot = repo().join("qemu/root/boot");
-    std::fs::read_dir(&boot)
-        .ok()
-        .and_then(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("vmlinuz-")
-            })
-        })
-        .unwrap_or_else(|| panic!("no kernel in {}: run scripts/fetch-qemu", boot.display()))
-}
-
 /// Boots the kernel with our runit as init (via our runit-init as /sbin/init, both links to
 /// the multicall binary [`boot_multicall`]) in QEMU
 /// with software emulation; the trigger service runs `runit-init ACTION` once all services
@@ -950,7 +924,7 @@ fn qemu_boot(action: &str, extra: &str) -> Vec<String> {
     ]);
     q.arg("-monitor")
         .arg(format!("unix:{},server=on,wait=off", monitor.display()));
-    q.args(["-no-reboot", "-kernel"]).arg(kernel());
+    q.args(["-no-reboot", "-kernel"]).arg(qemu_kernel());
     q.arg("-initrd").arg(&initrd).arg("-append").arg(format!(
         "console=ttyS0 rdinit=/sbin/init panic=-1 no_timer_check runit_test={action} {extra}"
     ));
