@@ -518,6 +518,42 @@ fn slow_control_script_does_not_block_runsv() {
     assert_eq!(p.wait_exit(5.0).and_then(|s| s.code()), Some(0));
 }
 
+/// A crash restarted at once is published once: the record goes from one run to the next
+/// without the `down` in between that runit writes (docs/divergences.md), so a restart
+/// costs four file replacements, not eight. Counted with inotify: every rename into
+/// `supervise/` is an event, queued in order.
+#[test]
+fn restart_after_crash_writes_the_record_once() {
+    use runit_rs::sys::dirwatch::{Inotify, IN_MOVED_TO};
+    let t = tmp();
+    let s = service(t.path(), "once", "exec sleep 100");
+    let _p = start_runsv(&runsv(), &s);
+    let pid = wait_up(&s);
+    // Past runit's 1-second rule, which would keep the service down (and published so).
+    let up = std::time::Instant::now();
+    must(5.0, "ran 1 s", || up.elapsed().as_secs_f64() > 1.1);
+    let ino = Inotify::new().unwrap();
+    let dir = std::ffi::CString::new(s.join("supervise").into_os_string().into_encoded_bytes());
+    ino.add(&dir.unwrap(), IN_MOVED_TO).unwrap();
+    unsafe_kill(pid as i32, libc::SIGKILL);
+    must(
+        5.0,
+        "restarted",
+        || matches!(status(&s), Some((np, _, _, _, 1)) if np != pid && np != 0),
+    );
+    // `status` is renamed last: every rename of the restart is queued by now.
+    let names: Vec<String> = ino
+        .read_events()
+        .into_iter()
+        .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["pid", "stat", "info", "status"],
+        "renames of one restart"
+    );
+}
+
 #[test]
 fn restart_throttle_does_not_block_commands() {
     let t = tmp();

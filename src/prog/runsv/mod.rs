@@ -58,6 +58,9 @@ struct Io {
     pid_written: Option<sys::pid_t>,
     /// A fingerprint of what `info` holds now (it is written only when it changes).
     info_print: u64,
+    /// The core asked for a publish that is not done yet: the files are rewritten once,
+    /// before the loop waits, for all of an iteration's changes (see `flush`).
+    pending: bool,
 }
 
 /// The readiness side of the main service (docs/readiness.md).
@@ -183,6 +186,7 @@ fn startup(dir: &[u8], audit: bool) -> Runsv {
         ctrl: None,
         pid_written: None,
         info_print: 0,
+        pending: false,
     };
     let mut r = Runsv {
         core: Core::new(main, log),
@@ -299,7 +303,9 @@ impl Runsv {
             // The tick: exit logic (§8 step 8), then what is due to start (steps 1-2).
             let t = now();
             let control_u = self.core.asks_control_u(t.mono) && sys::owner_executable(c"control/u");
-            if self.feed(Event::Tick { control_u }, t) == Flow::Exit {
+            let flow = self.feed(Event::Tick { control_u }, t);
+            self.flush_except(None);
+            if flow == Flow::Exit {
                 if let Some(cg) = self.stops.cgroup.as_ref() {
                     cg.remove();
                 }
@@ -406,15 +412,24 @@ impl Runsv {
         for &a in acts.as_slice() {
             match a {
                 Action::Spawn(w, prog) => {
+                    // What a child might read is on disk before it starts, except the
+                    // record of the service being started: its start supersedes it. (A
+                    // control script flushes everything, once it is known to exist.)
+                    if !matches!(prog, Prog::Control(_)) {
+                        self.flush_except(Some(w));
+                    }
                     let reply = self.spawn(w, prog);
-                    if self.feed(reply, now()) == Flow::Exit {
+                    let flow = self.feed(reply, now());
+                    // The new pid is on disk right after the fork, as with runit.
+                    self.flush_except(None);
+                    if flow == Flow::Exit {
                         return Flow::Exit;
                     }
                 }
                 Action::Kill { pid, sig } => {
                     let _ = sys::kill(pid, sig);
                 }
-                Action::Publish(w) => self.publish(w),
+                Action::Publish(w) => self.io(w).pending = true,
                 Action::CloseLogPipe => {
                     if let Some((r, w)) = self.logpipe.take() {
                         if let Err(e) = sys::close(w) {
@@ -608,6 +623,8 @@ impl Runsv {
                 return Event::ScriptNotRun;
             }
         }
+        // A script may read any record: it finds them up to date.
+        self.flush_except(None);
         let main = self.core.svc(Which::Main);
         let pid = (main.state == State::Run && main.pid > 0).then_some(main.pid);
         let mut pid_buf = [0u8; 24];
@@ -822,6 +839,21 @@ impl Runsv {
         }
         let others = [self.core.svc(Which::Log).pid, self.core.script_pid()];
         notify::sender_is_service(chain.get(..n).unwrap_or(&[]), m.pid, sys::getpid(), &others)
+    }
+
+    /// Carries out the publishes the core asked for since the last flush (but those of
+    /// `except`), once per service, showing the state reached. Publishes wait for the
+    /// next wait of the loop, the next start of a child, or the exit, so an iteration
+    /// that reaps `./run` and starts it again (the tick of the next iteration comes
+    /// before any wait) writes the four files once instead of twice: the `down` in
+    /// between lasted no longer than the restart, and no reader could have relied on
+    /// seeing it (runit writes it; docs/divergences.md).
+    fn flush_except(&mut self, except: Option<Which>) {
+        for w in [Which::Main, Which::Log] {
+            if Some(w) != except && std::mem::take(&mut self.io(w).pending) {
+                self.publish(w);
+            }
+        }
     }
 
     /// Publishes the state of one service: pid (if changed), stat, status — in that order,
