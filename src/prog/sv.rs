@@ -448,13 +448,13 @@ impl Sv {
         self.put(&[name, b": "]);
         let mut b = [0u8; 20];
         if st.state != 0 {
-            let p = crate::fmt_u64(u64::from(st.pid), &mut b).to_vec();
-            self.put(&[b"(pid ", &p, b") "]);
+            let p = crate::fmt_u64(u64::from(st.pid), &mut b);
+            self.put(&[b"(pid ", p, b") "]);
         }
         let now = Tai64n::now();
         let age = now.secs.saturating_sub(st.when.secs);
-        let a = crate::fmt_u64(if now.secs < st.when.secs { 0 } else { age }, &mut b).to_vec();
-        self.put(&[&a, b"s"]);
+        let a = crate::fmt_u64(if now.secs < st.when.secs { 0 } else { age }, &mut b);
+        self.put(&[a, b"s"]);
         let pid = st.pid != 0;
         if pid && down {
             self.put(&[b", normally down"]);
@@ -483,8 +483,8 @@ impl Sv {
                 Readiness::Ready => {
                     let since = i.ready_since.map_or(0, |r| now.secs.saturating_sub(r.secs));
                     let mut b = [0u8; 20];
-                    let n = crate::fmt_u64(since, &mut b).to_vec();
-                    self.put(&[b", ready ", &n, b"s"]);
+                    let n = crate::fmt_u64(since, &mut b);
+                    self.put(&[b", ready ", n, b"s"]);
                 }
                 Readiness::Reloading => self.put(&[b", reloading"]),
                 Readiness::Stopping => self.put(&[b", stopping"]),
@@ -492,8 +492,8 @@ impl Sv {
             if i.readiness != Readiness::Off {
                 if let Some(m) = i.mainpid {
                     let mut b = [0u8; 20];
-                    let n = crate::fmt_u64(u64::from(m), &mut b).to_vec();
-                    self.put(&[b", mainpid ", &n]);
+                    let n = crate::fmt_u64(u64::from(m), &mut b);
+                    self.put(&[b", mainpid ", n]);
                 }
                 if !i.status().is_empty() {
                     self.put(&[b", status: ", i.status()]);
@@ -824,8 +824,9 @@ impl Sv {
 /// The `supervise/info` of the run the record shows (cwd: the service directory), if
 /// runsv wrote one for it: the pid ties them (src/info.rs).
 fn run_info(st: &Status) -> Option<Info> {
-    let c = sys::read_file(MAIN.info, info::MAX_LEN).ok()?;
-    let i = Info::parse(&c.data);
+    let mut buf = [0u8; info::MAX_LEN];
+    let n = sys::read_once(MAIN.info, &mut buf).ok()?;
+    let i = Info::parse(buf.get(..n).unwrap_or(&[]));
     i.matches(st.pid, st.when).then_some(i)
 }
 
