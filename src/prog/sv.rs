@@ -476,7 +476,7 @@ impl Sv {
         }
         // Beyond runit, only for a run with a readiness protocol (docs/readiness.md):
         // every other line stays runit's, byte for byte.
-        if let Some(i) = run_info(st) {
+        if let Some(i) = info_can_matter(st).then(|| run_info(st)).flatten() {
             match i.readiness {
                 Readiness::Off => {}
                 Readiness::Waiting => self.put(&[b", not ready"]),
@@ -818,6 +818,23 @@ impl Sv {
             w.check_every = (w.check_every * 2).min(CHECK_MAX_MS);
         }
         pass
+    }
+}
+
+/// Whether `supervise/info` can add to the status line of the record `st`: a run whose
+/// service directory configures readiness (the file `notification-fd` or `notify-socket`),
+/// or a service held down, which may have been given up on (runsv sets want down when it
+/// gives up, and clears the mark on `u` and on `o`). Anything else prints runit's line
+/// whatever `info` says, so it is not read: a regular file's open, read and close is most
+/// of what a service costs `sv status` (bench/supervise.py, 1000 services), while a file
+/// that does not exist is one cheap lookup.
+fn info_can_matter(st: &Status) -> bool {
+    match st.state() {
+        Some(State::Run) => {
+            sys::stat(svdir::NOTIFICATION_FD).is_ok() || sys::stat(svdir::NOTIFY_SOCKET).is_ok()
+        }
+        Some(State::Down) => st.want == b'd',
+        Some(State::Finish) | None => false,
     }
 }
 
