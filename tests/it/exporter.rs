@@ -317,9 +317,13 @@ fn unsupervised_normally_down_readiness_gave_up_and_runit_runsv() {
     });
     let ex = start_exporter(&root, &[], t.path());
     let mut m = HashMap::new();
-    must(5.0, "ready published", || {
+    // runsv writes `info` before `status`: the info seen above can be a moment ahead of
+    // the record it belongs to, and the exporter takes an info's facts only with its
+    // record. Wait until the exporter sees both.
+    must(5.0, "ready and the give-up published", || {
         m = scrape(&ex.addr);
         get(&m, "ready", "ready", "main") == Some(1.0)
+            && get(&m, "gave_up", "crashy", "main") == Some(1.0)
     });
     assert_eq!(m.get("runit_exporter_services"), Some(&6.0), "{m:?}");
     assert!(!m
