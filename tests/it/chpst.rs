@@ -1357,6 +1357,17 @@ fn in_flock(pid: i32) -> bool {
     }
 }
 
+/// Is `pid` blocked in clock_nanosleep(2) or nanosleep(2)? (x86_64 syscalls 230 and 35;
+/// elsewhere: just alive.)
+fn in_nanosleep(pid: i32) -> bool {
+    let s = read(format!("/proc/{pid}/syscall"));
+    if cfg!(target_arch = "x86_64") && !s.is_empty() {
+        matches!(s.split_whitespace().next(), Some("230" | "35"))
+    } else {
+        pid_alive(pid)
+    }
+}
+
 /// -L fails at once while the lock is held; -l waits for it; the lock stays held in prog.
 #[test]
 fn locks_l_waits_big_l_fails() {
@@ -1755,8 +1766,10 @@ fn n_reopens_dev_null_instead_of_closing() {
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
         let mut child = c.spawn().unwrap();
         let pid = child.id() as i32;
-        must(SECS, "sleep exec'd", || {
-            read(format!("/proc/{pid}/cmdline")) == "sleep\x00100\x00"
+        // Exec'd is not enough: the dynamic loader of `sleep` opens its libraries on the
+        // lowest free descriptor (a closed 2) until it is done. Wait for `sleep` to sleep.
+        must(SECS, "sleep sleeping", || {
+            read(format!("/proc/{pid}/cmdline")) == "sleep\x00100\x00" && in_nanosleep(pid)
         });
         let got: Vec<String> = (0..3)
             .map(
