@@ -33,7 +33,6 @@ pub type Main = fn(Vec<Vec<u8>>) -> i32;
 /// Rust's runtime set SIGPIPE to ignored before `main`; programs that exec children reset
 /// it per child (see [`sys::reset_child_signals`]), so nothing is done here.
 pub fn run(main: Main) -> ! {
-    use std::os::unix::ffi::OsStringExt;
     // A bug must still speak runit's format, not Rust's `thread 'main' panicked at`: the
     // program's prefix, `fatal: internal error at FILE:LINE` (panic = "abort" follows).
     std::panic::set_hook(Box::new(|info| {
@@ -52,7 +51,7 @@ pub fn run(main: Main) -> ! {
             None,
         );
     }));
-    let args: Vec<Vec<u8>> = std::env::args_os().map(|a| a.into_vec()).collect();
+    let args: Vec<Vec<u8>> = sys::proctitle::args().map(<[u8]>::to_vec).collect();
     let code = main(args);
     sys::exit(code)
 }

@@ -28,12 +28,13 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     if runit_rs::sys::proctitle::argv_arg(0).map(runit_rs::basename) == Some(b"runsv") {
         runit_rs::sys::alloc::use_arena();
     }
-    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let argv0 =
+        std::ffi::OsStr::from_bytes(runit_rs::sys::proctitle::argv_arg(0).unwrap_or_default());
     let name = runit_rs::basename(argv0.as_bytes()).to_vec();
     let program = if runit_rs::prog::by_name(&name).is_some() {
         Some(name)
     } else {
-        linked_program(&argv0)
+        linked_program(argv0)
     };
     let shifted = program.is_none();
     let _ = PROGRAM.set(program.unwrap_or_default());

@@ -77,7 +77,7 @@ pub fn ppoll_unblocked(
         revents: 0,
     };
     let ts = libc::timespec {
-        tv_sec: (timeout_ms.max(0) / 1000) as libc::time_t,
+        tv_sec: (timeout_ms.max(0) / 1000) as _,
         tv_nsec: ((timeout_ms.max(0) % 1000) * 1_000_000) as libc::c_long,
     };
     let tsp: *const libc::timespec = if timeout_ms < 0 {

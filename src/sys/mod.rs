@@ -50,6 +50,31 @@ pub fn cstr(b: &[u8]) -> Res<CString> {
     CString::new(b).map_err(|_| Errno::INVAL)
 }
 
+/// Calls `f` with the C string of `parts` joined, built in a stack buffer of PATH_MAX bytes
+/// without allocating: for what runs after chpst's resource limits, where an allocation
+/// can fail (`-m 0`). A string of PATH_MAX bytes or more is ENAMETOOLONG (what the kernel
+/// would answer for such a path), an interior NUL EINVAL.
+pub fn with_cstr<R>(parts: &[&[u8]], f: impl FnOnce(&CStr) -> R) -> Res<R> {
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    let mut n = 0;
+    for part in parts {
+        if part.contains(&0) {
+            return Err(Errno::INVAL);
+        }
+        // the last byte stays free for the NUL
+        let dst = buf
+            .get_mut(n..n + part.len())
+            .filter(|_| n + part.len() < libc::PATH_MAX as usize)
+            .ok_or(Errno::NAMETOOLONG)?;
+        dst.copy_from_slice(part);
+        n += part.len();
+    }
+    buf.get(..=n)
+        .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+        .map(f)
+        .ok_or(Errno::INVAL)
+}
+
 /// A C-string literal's bytes without the NUL (for messages naming a path constant).
 pub fn name(c: &CStr) -> &[u8] {
     c.to_bytes()
@@ -96,4 +121,28 @@ fn owned(fd: libc::c_int) -> OwnedFd {
     // SAFETY: only called with a descriptor a system call has just created for us, which
     // nothing else owns.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_cstr_joins_within_path_max() {
+        let max = libc::PATH_MAX as usize;
+        let long = vec![b'a'; max - 1];
+        type Row<'a> = (&'a [&'a [u8]], Res<&'a [u8]>);
+        let table: &[Row] = &[
+            (&[b"/bin", b"/", b"sh"], Ok(b"/bin/sh")),
+            (&[b"", b"", b"sh"], Ok(b"sh")),
+            (&[], Ok(b"")),
+            (&[&long], Ok(&long)),
+            (&[&long, b"b"], Err(Errno::NAMETOOLONG)),
+            (&[b"a\0b"], Err(Errno::INVAL)),
+        ];
+        for (parts, want) in table {
+            let got = with_cstr(parts, |c| c.to_bytes().to_vec());
+            assert_eq!(got.as_deref(), want.as_deref(), "{parts:?}");
+        }
+    }
 }

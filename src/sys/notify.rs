@@ -85,8 +85,8 @@ pub fn recv_datagram(fd: BorrowedFd, buf: &mut [u8; DATAGRAM_MAX]) -> Res<Option
     mh.msg_iov = &mut iov;
     mh.msg_iovlen = 1;
     mh.msg_control = cbuf.as_mut_ptr().cast();
-    mh.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: mh points at iov and cbuf, both valid for the call.
+    mh.msg_controllen = std::mem::size_of_val(&cbuf) as _; // size_t on glibc, socklen_t on musl
+                                                           // SAFETY: mh points at iov and cbuf, both valid for the call.
     let r = nointr_ssize(|| unsafe {
         libc::recvmsg(
             fd.as_raw_fd(),
@@ -112,7 +112,7 @@ pub fn recv_datagram(fd: BorrowedFd, buf: &mut [u8; DATAGRAM_MAX]) -> Res<Option
         let mut c = libc::CMSG_FIRSTHDR(&mh);
         while !c.is_null() {
             let data = libc::CMSG_DATA(c);
-            let dlen = (*c).cmsg_len - libc::CMSG_LEN(0) as usize;
+            let dlen = (*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
             if (*c).cmsg_level == libc::SOL_SOCKET {
                 if (*c).cmsg_type == libc::SCM_CREDENTIALS
                     && dlen >= std::mem::size_of::<libc::ucred>()

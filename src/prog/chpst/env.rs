@@ -272,27 +272,22 @@ pub fn value_of(head: &[u8], longer: bool) -> Option<Vec<u8>> {
 }
 
 /// Executes `file` with `argv` and `envp`, searching `path` (the original `$PATH`) when
-/// `file` holds no `/` (spec README "PATH search"). Returns the errno to report.
+/// `file` holds no `/` (spec README "PATH search"). Returns the errno to report. Allocates
+/// nothing: it runs after the resource limits (`-m 0` leaves no memory to allocate).
 pub fn pathexec(file: &[u8], argv: &sys::Argv, envp: &sys::Envp, path: Option<&[u8]>) -> Errno {
+    let exec = |f: &std::ffi::CStr| sys::execve(f, argv, envp);
     if file.contains(&b'/') {
-        return match sys::cstr(file) {
-            Ok(f) => sys::execve(&f, argv, envp),
-            Err(e) => e,
-        };
+        return sys::with_cstr(&[file], exec).unwrap_or_else(|e| e);
     }
     let path = path.unwrap_or(b"/bin:/usr/bin");
     let mut saved: Option<Errno> = None;
     for dir in path.split(|&b| b == b':') {
-        let mut full = Vec::with_capacity(dir.len() + 1 + file.len());
-        if !dir.is_empty() {
-            full.extend_from_slice(dir);
-            full.push(b'/');
-        }
-        full.extend_from_slice(file);
-        let e = match sys::cstr(&full) {
-            Ok(f) => sys::execve(&f, argv, envp),
-            Err(e) => e,
+        let parts: [&[u8]; 3] = if dir.is_empty() {
+            [b"", b"", file]
+        } else {
+            [dir, b"/", file]
         };
+        let e = sys::with_cstr(&parts, exec).unwrap_or_else(|e| e);
         if !sys::path_search_continues(e, &mut saved) {
             break;
         }

@@ -90,18 +90,19 @@ enum Voice {
     Account,
 }
 
-/// The resource limits in the order they are applied (spec §3 step 10).
-const LIMITS: [libc::__rlimit_resource_t; 10] = [
-    libc::RLIMIT_DATA,
-    libc::RLIMIT_STACK,
-    libc::RLIMIT_MEMLOCK,
-    libc::RLIMIT_AS,
-    libc::RLIMIT_NOFILE,
-    libc::RLIMIT_NPROC,
-    libc::RLIMIT_FSIZE,
-    libc::RLIMIT_CORE,
-    libc::RLIMIT_RSS,
-    libc::RLIMIT_CPU,
+/// The resource limits in the order they are applied (spec §3 step 10). `i32`, not glibc's
+/// `__rlimit_resource_t`, so that the musl build (docs/packaging.md) takes the same table.
+const LIMITS: [i32; 10] = [
+    libc::RLIMIT_DATA as i32,
+    libc::RLIMIT_STACK as i32,
+    libc::RLIMIT_MEMLOCK as i32,
+    libc::RLIMIT_AS as i32,
+    libc::RLIMIT_NOFILE as i32,
+    libc::RLIMIT_NPROC as i32,
+    libc::RLIMIT_FSIZE as i32,
+    libc::RLIMIT_CORE as i32,
+    libc::RLIMIT_RSS as i32,
+    libc::RLIMIT_CPU as i32,
 ];
 const DATA: usize = 0;
 const STACK: usize = 1;
@@ -407,12 +408,15 @@ impl Plan {
                 }
             }
         }
+        // Everything exec needs is built first: once the limits are set, an allocation can
+        // fail (`-m 0`), and prog must still run, as with runit.
+        let prepared = self.prepare_exec(&changes);
         for (i, limit) in self.limits.iter().enumerate() {
             if let Some(want) = *limit {
                 set_limit(LIMITS[i], want);
             }
         }
-        self.exec(&changes)
+        self.exec(prepared)
     }
 
     /// `-l`/`-L`/setlock: open the lock file (kept open in prog) and flock it.
@@ -439,25 +443,46 @@ impl Plan {
         std::mem::forget(fd);
     }
 
-    /// Execs prog with the changed environment, found through the original `$PATH`.
-    fn exec(&self, changes: &Changes) -> i32 {
+    /// prog's argv (with `-b`'s argv0), environment and the original `$PATH`, ready for exec.
+    fn prepare_exec(&self, changes: &Changes) -> Prepared {
         let mut argv = self.prog.clone();
         if let Some(a0) = &self.argv0 {
             argv[0] = a0.clone();
         }
         let envp = changes.apply(sys::user::environ_raw());
-        let path = sys::user::getenv(c"PATH");
+        let c = match (sys::Argv::new(&argv), sys::Argv::new(&envp)) {
+            (Ok(a), Ok(ev)) => Some((a, ev)),
+            _ => None,
+        };
+        Prepared {
+            c,
+            path: sys::user::getenv(c"PATH"),
+            argv0: argv.swap_remove(0),
+        }
+    }
+
+    /// Execs prog with the changed environment, found through the original `$PATH`.
+    fn exec(&self, p: Prepared) -> i32 {
         // Rust's runtime ignores SIGPIPE; prog gets the default disposition back.
         let _ = sys::signals::default(libc::SIGPIPE);
-        let e = match (sys::Argv::new(&argv), sys::Argv::new(&envp)) {
-            (Ok(a), Ok(ev)) => env::pathexec(&self.prog[0], &a, &ev, path.as_deref()),
-            _ => sys::Errno::INVAL,
+        let e = match &p.c {
+            Some((a, ev)) => env::pathexec(&self.prog[0], a, ev, p.path.as_deref()),
+            None => sys::Errno::INVAL,
         };
         if self.lock_quiet {
             return 0;
         }
-        fatal(&[b"unable to run: ", &argv[0]], Some(e))
+        fatal(&[b"unable to run: ", &p.argv0], Some(e))
     }
+}
+
+/// What [`Plan::exec`] needs, built before the resource limits are set.
+struct Prepared {
+    /// argv and envp as C arrays; `None` if one held a NUL (not possible from argv).
+    c: Option<(sys::Argv, sys::Envp)>,
+    path: Option<Vec<u8>>,
+    /// argv[0] as run, for the error message.
+    argv0: Vec<u8>,
 }
 
 /// `-0`/`-1`/`-2`: closes `fd`, or with `-N` puts `/dev/null` (read-write) there.
@@ -503,11 +528,11 @@ fn resolve(spec: &[u8], voice: Voice) -> (u32, Vec<u32>) {
 }
 
 /// Sets the soft limit to `want`, or to the hard limit if `want` exceeds it (spec §3).
-fn set_limit(res: libc::__rlimit_resource_t, want: u64) {
+fn set_limit(res: i32, want: u64) {
     let (_, max) =
-        sys::getrlimit(res as i32).unwrap_or_else(|e| fatal(&[b"unable to getrlimit()"], Some(e)));
+        sys::getrlimit(res).unwrap_or_else(|e| fatal(&[b"unable to getrlimit()"], Some(e)));
     let cur = want.min(max);
-    if let Err(e) = sys::setrlimit(res as i32, cur, max) {
+    if let Err(e) = sys::setrlimit(res, cur, max) {
         fatal(&[b"unable to setrlimit()"], Some(e));
     }
 }

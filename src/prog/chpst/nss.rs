@@ -102,11 +102,14 @@ pub fn find_group(group: &[u8], name: &[u8]) -> Option<u32> {
 /// megabytes are searched).
 const FILE_MAX: usize = 16 << 20;
 
-/// Looks `name` up in `db`: `Ok(None)` when unknown.
+/// Looks `name` up in `db`: `Ok(None)` when unknown. A missing database file is ENOENT
+/// unless another source has the name, as with glibc's files module (it reports the file
+/// unavailable with errno ENOENT, which runit's chpst prints: `unable to get
+/// password/group file entry: file does not exist`).
 fn lookup(db: Db, name: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
-    let file = match sys::read_file(db.file(), FILE_MAX) {
-        Ok(c) => c.data,
-        Err(Errno::NOENT) => Vec::new(),
+    let (file, missing) = match sys::read_file(db.file(), FILE_MAX) {
+        Ok(c) => (c.data, false),
+        Err(Errno::NOENT) => (Vec::new(), true),
         Err(e) => return Err(e),
     };
     let found = match db {
@@ -119,10 +122,15 @@ fn lookup(db: Db, name: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
     let nsswitch = sys::read_file(c"/etc/nsswitch.conf", 1 << 20)
         .map(|c| c.data)
         .unwrap_or_default();
-    if !other_sources(&nsswitch, db) {
-        return Ok(None);
+    let other = if other_sources(&nsswitch, db) {
+        getent(db, name)
+    } else {
+        None
+    };
+    match other {
+        None if missing => Err(Errno::NOENT),
+        other => Ok(other),
     }
-    Ok(getent(db, name))
 }
 
 /// `getent DB NAME`'s answer (one line of the database's format), if it ran and found it.
