@@ -85,8 +85,9 @@ pub fn recv_datagram(fd: BorrowedFd, buf: &mut [u8; DATAGRAM_MAX]) -> Res<Option
     mh.msg_iov = &mut iov;
     mh.msg_iovlen = 1;
     mh.msg_control = cbuf.as_mut_ptr().cast();
-    mh.msg_controllen = std::mem::size_of_val(&cbuf) as _; // size_t on glibc, socklen_t on musl
-                                                           // SAFETY: mh points at iov and cbuf, both valid for the call.
+    // size_t on glibc, socklen_t on musl
+    mh.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+    // SAFETY: mh points at iov and cbuf, both valid for the call.
     let r = nointr_ssize(|| unsafe {
         libc::recvmsg(
             fd.as_raw_fd(),
