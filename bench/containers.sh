@@ -29,7 +29,7 @@ MC=$ROOT/target/dist/bin/runit-rs
 if [ ! -x "$MC" ]; then
     scripts/build-dist multicall >/dev/null
 fi
-S6=$(command -v s6-svscan || true)
+. bench/s6.sh
 W=$(mktemp -d /tmp/bench-containers.XXXXXX)
 chmod 755 "$W"
 CUR=""
@@ -131,7 +131,7 @@ cp "$MC" "$W/ourbin/usr/local/bin/runit-rs"
 OURS_SVD=$(scanner ours-runsvdir "$W/ourbin/usr/local/bin" svlogd runsvdir -P service)
 DEB_SVD=$(scanner debian-runsvdir "$ROOT/ref/root/usr/bin" svlogd "$ROOT/ref/root/usr/bin/runsvdir" -P service)
 if [ -n "$S6" ]; then
-    S6_SVS=$(scanner s6-svscan "$(dirname "$S6")" "s6-log t" "$S6" service)
+    S6_SVS=$(scanner s6-svscan "$S6_BIN" "s6-log t" "${S6_CMD[@]}" service)
 fi
 
 echo "docker stop-equivalent: SIGTERM to PID 1 -> namespace exited; $N_SVC services with loggers, median of $RUNS runs"
@@ -143,5 +143,5 @@ done
 ours=${OURS_RUNIT%% *}
 deb=${DEB_SVD%% *}
 awk -v a="$ours" -v b="$deb" 'BEGIN { printf "ratio ours-runit / debian-runsvdir: %.1f (debian exits at once: its services are SIGKILLed by the kernel, not stopped)\n", (b > 0 ? a / b : a) }'
-[ -n "$S6" ] || echo "left out: s6-svscan (Debian package s6 not installed)"
+[ -n "$S6" ] || echo "left out: s6-svscan (not installed, and scripts/fetch-s6 failed)"
 echo "left out: phusion's my_init (not in any package registry), s6-overlay (not packaged by Debian)"

@@ -84,6 +84,12 @@ def measure(label, scanner, bindir, n, env_extra):
     args = [scanner, root]
     if os.path.basename(scanner) == "s6-svscan":
         args = [scanner, "-c", str(n + 16), root]
+        if not os.path.exists("/usr/bin/s6-supervise"):
+            # Debian's s6-svscan runs /usr/bin/s6-supervise (a path built in), and ours is
+            # unpacked in ref/, not installed: an overlay puts it there in a private mount
+            # namespace; unshare and sh exec, so p.pid is still the scanner's.
+            ov = "mount -t overlay overlay -o lowerdir=%s:/usr/bin /usr/bin && exec \"$0\" \"$@\""
+            args = ["unshare", "--mount", "sh", "-c", ov % bindir] + args
     p = subprocess.Popen(args, env=env, cwd="/", stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)

@@ -32,7 +32,7 @@ ours) RUNSV_OURS=$ROOT/target/dist/bin RUNSV_DEB=$ROOT/target/dist/bin ;;
 debian) RUNSV_OURS=$ROOT/ref/root/usr/bin RUNSV_DEB=$ROOT/ref/root/usr/bin ;;
 *) RUNSV_OURS=$ROOT/target/dist/bin RUNSV_DEB=$ROOT/ref/root/usr/bin ;;
 esac
-S6=$(command -v s6-svscan || true)
+. bench/s6.sh
 IMPLS="ours debian"
 [ -n "$S6" ] && IMPLS="$IMPLS s6"
 W=$(mktemp -d /tmp/bench-runsvdir.XXXXXX)
@@ -68,13 +68,13 @@ start_scanner() {
     case $impl in
     ours) PATH=$RUNSV_OURS:$PATH setsid "$OURS" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     debian) PATH=$RUNSV_DEB:$PATH setsid "$DEB" "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
-    s6) setsid "$S6" -c $((N_UP * 2 + 16)) "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
+    s6) PATH=$S6_BIN:$PATH setsid "${S6_CMD[@]}" -c $((N_UP * 2 + 16)) "$dir" </dev/null >/dev/null 2>>"$W/$impl.log" & ;;
     esac
     echo $!
 }
 
 notify() { # after a change in the scan dir
-    [ "$1" = s6 ] && s6-svscanctl -a "$2"
+    [ "$1" = s6 ] && "${S6_CTL[@]}" -a "$2"
     return 0
 }
 
@@ -240,7 +240,7 @@ on down && for impl in $IMPLS pid1; do
     t0=$(now_ns)
     case $impl in
     ours | debian) kill -HUP "$pid" ;;
-    s6) s6-svscanctl -t "$d/service" ;;
+    s6) "${S6_CTL[@]}" -t "$d/service" ;;
     pid1) kill -TERM "$pid" ;;
     esac
     end=$(($(date +%s) + 60))
