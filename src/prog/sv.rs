@@ -777,6 +777,13 @@ impl Sv {
     ) -> bool {
         let pid = st.pid != 0;
         let since_start = st.when.secs >= self.start.secs;
+        // A restart (`t`, `k`) is done by a run that began after sv did, compared to the
+        // microsecond both stamps carry: runit compares seconds, so a run that started in
+        // sv's first second passes for the restarted one. The record's version does not
+        // rule that out (`stale`): runsv also rewrites `status` for events of its own (the
+        // run becoming ready just before sv began), and such a rewrite can land between
+        // sv's send and runsv's reading of it.
+        let restarted = st.when >= self.start;
         match c {
             // Done only when runsv is gone (the probe reports it).
             Command::Exit => false,
@@ -788,7 +795,7 @@ impl Sv {
             Command::Down => !pid && st.state() == Some(State::Down),
             Command::Term | Command::Kill => {
                 (!pid && st.want == b'd')
-                    || (since_start
+                    || (restarted
                         && pid
                         && !st.term
                         && is_ready(st)

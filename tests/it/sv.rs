@@ -468,6 +468,23 @@ fn multicall_binary_runs_sv_by_name() {
 /// (a `sleep` with both FIFOs on its descriptors), with a hand-made status record: what a
 /// client sees of any supervisor, ours or not.
 fn fake_supervised(root: &Path, pid: u32, want: u8, state: u8) -> (PathBuf, Proc) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fake_supervised_with(root, pid, want, state, now - 5, "")
+}
+
+/// [`fake_supervised`] with the record's stamp (`unix` seconds, no fraction) and a shell
+/// snippet the stand-in runs before it sleeps (with `ok` on fd 3, `control` on fd 4).
+fn fake_supervised_with(
+    root: &Path,
+    pid: u32,
+    want: u8,
+    state: u8,
+    unix: u64,
+    then: &str,
+) -> (PathBuf, Proc) {
     let d = root.join("f");
     std::fs::create_dir_all(d.join("supervise")).unwrap();
     for f in ["ok", "control"] {
@@ -477,16 +494,12 @@ fn fake_supervised(root: &Path, pid: u32, want: u8, state: u8) -> (PathBuf, Proc
     let mut c = Command::new("sh");
     c.args([
         "-c",
-        "exec 3<>supervise/ok 4<>supervise/control; touch held; exec sleep 100",
+        &format!("exec 3<>supervise/ok 4<>supervise/control; touch held; {then}exec sleep 100"),
     ])
     .current_dir(&d);
     let p = spawn(c);
     must(5.0, "FIFOs held", || d.join("held").exists());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let mut rec = ((1u64 << 62) + 10 + now - 5).to_be_bytes().to_vec();
+    let mut rec = ((1u64 << 62) + 10 + unix).to_be_bytes().to_vec();
     rec.extend_from_slice(&0u32.to_be_bytes());
     rec.extend_from_slice(&pid.to_le_bytes());
     rec.extend_from_slice(&[0, want, 0, state]);
@@ -512,6 +525,55 @@ fn unknown_state_byte_prints_no_state_word() {
         assert!(ours_out.0.starts_with("./f: "), "{ours_out:?}");
         assert!(d.exists());
     }
+}
+
+/// `sv -w 1 restart` of a run that started less than a second before sv, in the same
+/// second, when `status` is rewritten without the restart between sv's send and the record
+/// it trusts (runsv publishing the run's readiness just then; stress run 3 of 2026-12-02,
+/// `readiness::notification_fd_newline_means_ready`): the old run is not the restarted
+/// one, so sv waits and times out. Before the fix sv compared seconds and printed `ok:`
+/// with the old pid at once (so does runit's sv: docs/divergences.md).
+#[test]
+fn restart_is_not_done_by_a_run_from_before_sv() {
+    let t = tmp();
+    // A second with room left in it, so the record's stamp (its start) and sv's are in it.
+    must(5.0, "a fresh second", || {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_millis();
+        let fresh = (20..300).contains(&ms);
+        if !fresh {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        fresh
+    });
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // The stand-in reads sv's bytes (the FIFO drains) and replaces `status` with the same
+    // record: a new version that is not the restart.
+    let (d, p) = fake_supervised_with(
+        t.path(),
+        4242,
+        b'u',
+        1,
+        unix,
+        "dd bs=16 count=1 <&4 >/dev/null 2>&1; cp supervise/status s.new; \
+         mv s.new supervise/status; touch rewrote; ",
+    );
+    let mut c = Command::new(bin("sv"));
+    c.args(["-w", "1", "restart", "./f"]).current_dir(t.path());
+    let o = run_cmd(c, 10.0);
+    let out = stdout(&o);
+    assert!(
+        d.join("rewrote").exists(),
+        "the stand-in never read the bytes: {out}"
+    );
+    assert!(out.starts_with("timeout: run: ./f: (pid 4242) "), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    drop(p);
 }
 
 /// `sv -w 2 up` on a running service whose want is down, when runsv cannot rewrite
