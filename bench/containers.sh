@@ -20,6 +20,8 @@
 #
 #   bench/containers.sh           (env: N_SVC RUNS)
 set -eu
+# a failing one_run inside `$(...)` stops the bench (bash clears -e there otherwise)
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 N_SVC=${N_SVC:-20}
@@ -32,12 +34,18 @@ fi
 . bench/s6.sh
 W=$(mktemp -d /tmp/bench-containers.XXXXXX)
 chmod 755 "$W"
-CUR=""
 
+# The running `unshare` is kept in $W/cur, not in a variable: one_run runs in a `$(...)`
+# subshell, whose variables the EXIT trap of this shell never sees. Killing unshare's
+# child (PID 1 of the namespace) makes the kernel kill everything in the namespace.
+kill_cur() {
+    local cur
+    cur=$(cat "$W/cur" 2>/dev/null) || return 0
+    for c in $(cat /proc/$cur/task/$cur/children 2>/dev/null); do kill -9 "$c" 2>/dev/null || true; done
+    rm -f "$W/cur"
+}
 cleanup() {
-    if [ -n "$CUR" ]; then
-        for c in $(cat /proc/$CUR/task/$CUR/children 2>/dev/null); do kill -9 "$c" 2>/dev/null || true; done
-    fi
+    kill_cur
     rm -rf "$W"
 }
 trap cleanup EXIT
@@ -63,32 +71,45 @@ EOF
     done
 }
 
+# fail NAME WHY: the run's tree is killed and the bench stops, with the PID 1's stderr
+fail() {
+    echo "$1: $2" >&2
+    cat "$W/$1.err" >&2
+    kill_cur
+    exit 1
+}
+
 # one_run NAME MARKDIR SVCDIR COMMAND...: boots, waits for every service, TERM, waits
 # for the exit; prints "ms stopped logged"
 one_run() {
-    local name=$1 mark=$2 svc=$3 pid init t0 t1 i
+    local name=$1 mark=$2 svc=$3 pid init t0 t1 i l
     shift 3
     rm -f "$mark"/up-* "$mark"/down-*
     for i in "$svc"/*/log/main; do rm -f "$i/current"; done
     "$@" >"$W/$name.out" 2>"$W/$name.err" &
     pid=$!
-    CUR=$pid
+    echo "$pid" >"$W/cur"
     i=0
     until [ "$(ls "$mark" | grep -c '^up-')" -ge "$N_SVC" ]; do
         i=$((i + 1))
-        if [ $i -gt 3000 ]; then echo "$name: services not up" >&2; cat "$W/$name.err" >&2; exit 1; fi
+        if [ $i -gt 3000 ]; then fail "$name" "services not up"; fi
         sleep 0.01
     done
     # each logger has written the service's first line: the pipes are set up
-    for i in "$svc"/*/log/main; do
-        until grep -q hello "$i/current" 2>/dev/null; do sleep 0.01; done
+    i=0
+    for l in "$svc"/*/log/main; do
+        until grep -q hello "$l/current" 2>/dev/null; do
+            i=$((i + 1))
+            if [ $i -gt 3000 ]; then fail "$name" "no first line in $l/current"; fi
+            sleep 0.01
+        done
     done
     init=$(cat /proc/$pid/task/$pid/children)
     t0=$(now_ms)
     kill -TERM "$init"
     wait "$pid" || true
     t1=$(now_ms)
-    CUR=""
+    rm -f "$W/cur"
     echo "$((t1 - t0)) $(ls "$mark" | grep -c '^down-' || true) $(cat "$svc"/*/log/main/current 2>/dev/null | grep -c 'bye$' || true)"
 }
 

@@ -69,6 +69,35 @@ def kill_marked(mark):
                 pass
 
 
+def stop_services(sv, procs, svcs, secs=20):
+    """Stops the services and then their runsv processes, leaving nothing behind.
+
+    In kill-mode group and cgroup the service leads a process group of its own, so the
+    SIGKILL of runsv's group (stop_tree) does not reach it, and a runsv killed before it
+    has seen `x` leaves its cgroup behind. So: `x` to every service, wait for each runsv
+    to exit by itself (it exits when its service is down, after removing the cgroup), and
+    only for a runsv that did not, SIGKILL it and then the group of the service it ran.
+    """
+    pids = [pid_of(s) for s in svcs]
+    subprocess.run([sv, "x"] + svcs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + secs
+    stuck = []
+    for p, pid in zip(procs, pids):
+        try:
+            p.wait(timeout=max(0.1, end - time.time()))
+        except subprocess.TimeoutExpired:
+            stuck.append((p, pid))
+    stop_tree([p for p, _ in stuck])
+    for _, pid in stuck:
+        if pid <= 0:  # no run in the record; killpg(0) would be our own group
+            continue
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def term_ignoring(runsv, sv, wait_s, files, tries):
     out = []
     with tempfile.TemporaryDirectory() as root:
@@ -116,8 +145,7 @@ def descendants_gone(runsv, sv, mode, tries):
                 else:
                     times.append(time.perf_counter() - t0)
             finally:
-                subprocess.run([sv, "x", s], stdout=subprocess.DEVNULL)
-                stop_tree([p])
+                stop_services(sv, [p], [s])
                 kill_marked(mark)
     med = statistics.median(times) * 1000 if times else float("nan")
     return med, survivors
@@ -139,9 +167,7 @@ def memory(runsv, n, mode):
         try:
             return sum(smaps(p.pid)[0] for p in procs) / n
         finally:
-            for s in svcs:
-                subprocess.run([os.path.join(OURS, "sv"), "x", s], stdout=subprocess.DEVNULL)
-            stop_tree(procs)
+            stop_services(os.path.join(OURS, "sv"), procs, svcs)
 
 
 def main():
