@@ -6,7 +6,9 @@
 #   ours-runit     runit-rs's runit in container mode: the example tree of examples/container
 #                  (build-rootfs, static multicall binary of `make multicall`, busybox sh)
 #                  booted with chroot, stages 1-3, the services in /etc/service
-#   ours-runsvdir  runit-rs's runsvdir as PID 1 (multicall links), loggers svlogd
+#   ours-runsvdir-tree  runit-rs's runsvdir as PID 1 in that same tree (chroot, no stages)
+#   ours-runsvdir  runit-rs's runsvdir as PID 1 (multicall links), loggers svlogd, in a
+#                  service tree on the host's file system like the two below
 #   debian-runsvdir Debian's runit 2.1.2 runsvdir as PID 1 (ref/, scripts/fetch-ref), its
 #                  runsv and svlogd
 #   s6-svscan      Debian's s6 (if installed: `apt-cache policy s6`) s6-svscan as PID 1,
@@ -138,6 +140,13 @@ OURS_RUNIT=$(bench ours-runit "$R/tmp/m" "$R/etc/service" \
         && mount -t tmpfs none '$R/dev' && touch '$R/dev/null' && mount --bind /dev/null '$R/dev/null' \
         && exec chroot '$R' /sbin/runit")
 
+# ours-runsvdir-tree: our runsvdir as PID 1 in that same tree (chroot, no stages): with
+# ours-runit it separates what the program costs from what the tree costs
+OURS_SVD_TREE=$(bench ours-runsvdir-tree "$R/tmp/m" "$R/etc/service" \
+    unshare --pid --fork --mount sh -c "mount -t proc proc '$R/proc' && mount -t tmpfs none '$R/run' \
+        && mount -t tmpfs none '$R/dev' && touch '$R/dev/null' && mount --bind /dev/null '$R/dev/null' \
+        && exec chroot '$R' env - PATH=/usr/local/bin:/usr/bin:/bin runsvdir -P /etc/service")
+
 # the scanners, on the host's file system
 scanner() { # NAME PATHDIR LOGGER COMMAND...
     local name=$1 path=$2 logger=$3 d=$W/$1
@@ -156,10 +165,10 @@ if [ -n "$S6" ]; then
 fi
 
 echo "docker stop-equivalent: SIGTERM to PID 1 -> namespace exited; $N_SVC services with loggers, median of $RUNS runs"
-printf '%-18s %10s %16s %16s\n' "PID 1" "ms" "services stopped" "last line logged"
-for r in "ours-runit:$OURS_RUNIT" "ours-runsvdir:$OURS_SVD" "debian-runsvdir:$DEB_SVD" ${S6:+"s6-svscan:$S6_SVS"}; do
+printf '%-19s %10s %16s %16s\n' "PID 1" "ms" "services stopped" "last line logged"
+for r in "ours-runit:$OURS_RUNIT" "ours-runsvdir-tree:$OURS_SVD_TREE" "ours-runsvdir:$OURS_SVD" "debian-runsvdir:$DEB_SVD" ${S6:+"s6-svscan:$S6_SVS"}; do
     set -- ${r#*:}
-    printf '%-18s %10s %13s/%s %13s/%s\n' "${r%%:*}" "$1" "$2" "$N_SVC" "$3" "$N_SVC"
+    printf '%-19s %10s %13s/%s %13s/%s\n' "${r%%:*}" "$1" "$2" "$N_SVC" "$3" "$N_SVC"
 done
 ours=${OURS_RUNIT%% *}
 deb=${DEB_SVD%% *}
