@@ -135,17 +135,17 @@ examples/container/build-rootfs "$R" "$MC" >/dev/null
 rm -rf "$R/etc/service/hello" "$R/etc/service/worker"
 mkdir -p "$R/tmp/m"
 services "$R/etc/service" /tmp/m svlogd
+# what a container engine gives the tree before its PID 1 starts (as sh -c text)
+TREE_MOUNTS="mount -t proc proc '$R/proc' && mount -t tmpfs none '$R/run' \
+    && mount -t tmpfs none '$R/dev' && touch '$R/dev/null' && mount --bind /dev/null '$R/dev/null'"
 OURS_RUNIT=$(bench ours-runit "$R/tmp/m" "$R/etc/service" \
-    unshare --pid --fork --mount sh -c "mount -t proc proc '$R/proc' && mount -t tmpfs none '$R/run' \
-        && mount -t tmpfs none '$R/dev' && touch '$R/dev/null' && mount --bind /dev/null '$R/dev/null' \
-        && exec chroot '$R' /sbin/runit")
+    unshare --pid --fork --mount sh -c "$TREE_MOUNTS && exec chroot '$R' /sbin/runit")
 
 # ours-runsvdir-tree: our runsvdir as PID 1 in that same tree (chroot, no stages): with
 # ours-runit it separates what the program costs from what the tree costs
 OURS_SVD_TREE=$(bench ours-runsvdir-tree "$R/tmp/m" "$R/etc/service" \
-    unshare --pid --fork --mount sh -c "mount -t proc proc '$R/proc' && mount -t tmpfs none '$R/run' \
-        && mount -t tmpfs none '$R/dev' && touch '$R/dev/null' && mount --bind /dev/null '$R/dev/null' \
-        && exec chroot '$R' env - PATH=/usr/local/bin:/usr/bin:/bin runsvdir -P /etc/service")
+    unshare --pid --fork --mount sh -c \
+    "$TREE_MOUNTS && exec chroot '$R' env - PATH=/usr/local/bin:/usr/bin:/bin runsvdir -P /etc/service")
 
 # the scanners, on the host's file system
 scanner() { # NAME PATHDIR LOGGER COMMAND...

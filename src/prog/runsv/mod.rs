@@ -292,7 +292,6 @@ impl Runsv {
         }
     }
 
-    /// The main loop (§8).
     /// The rest of start-up (§3): the old record read for a leftover service, then the
     /// control FIFOs, the first records and `ok`, in runit's order.
     #[inline(never)]
@@ -315,6 +314,7 @@ impl Runsv {
         }
     }
 
+    /// The main loop (§8).
     fn run(&mut self) -> i32 {
         let base_allocs = sys::alloc::count();
         loop {
